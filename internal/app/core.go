@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/ssoflow/ssoflow/config"
+	"github.com/ssoflow/ssoflow/internal/httpapi"
+	"github.com/ssoflow/ssoflow/internal/ingest"
+	"github.com/ssoflow/ssoflow/internal/metrics"
+	"github.com/ssoflow/ssoflow/internal/scheduler"
+	"github.com/ssoflow/ssoflow/internal/store"
+	"github.com/ssoflow/ssoflow/internal/tasks"
+	"github.com/ssoflow/ssoflow/internal/worker"
+	"github.com/ssoflow/ssoflow/pkg/flows"
+	"github.com/ssoflow/ssoflow/pkg/rules"
+)
+
+// core is what every process builds on: Redis, the queue client, the stores,
+// the flow registry and connector, the rules and the metrics.
+type core struct {
+	cfg        Config
+	log        zerolog.Logger
+	rdb        redis.UniversalClient
+	queue      *asynq.Client
+	events     *store.Events
+	executions *store.Executions
+	registry   *flows.Registry
+	connector  flows.Connector
+	rules      *rules.Set
+	metrics    *metrics.Metrics
+	gatherer   *prometheus.Registry
+	now        func() time.Time
+}
+
+// openRedis connects to a Redis URL. It does not wait for Redis to answer.
+func openRedis(rawURL string) (redis.UniversalClient, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return redis.NewClient(opts), nil
+}
+
+// newCore loads the configuration files and builds the shared parts on rdb.
+func newCore(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*core, error) {
+	registry, err := loadRegistry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	set, err := loadRules(cfg, registry)
+	if err != nil {
+		return nil, err
+	}
+	router, err := flows.NewRouter(registry, map[string]flows.Connector{flows.MockConnectorName: flows.NewMock()})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &core{
+		cfg:        cfg,
+		log:        log,
+		rdb:        rdb,
+		queue:      asynq.NewClientFromRedisClient(rdb),
+		events:     store.NewEvents(rdb, "", cfg.EventRetention),
+		executions: store.NewExecutions(rdb, ""),
+		registry:   registry,
+		connector:  router,
+		rules:      set,
+		metrics:    metrics.New(reg),
+		gatherer:   reg,
+		now:        func() time.Time { return time.Now().UTC() },
+	}, nil
+}
+
+func loadRegistry(cfg Config) (*flows.Registry, error) {
+	defaults := flows.WithDefaults(cfg.FlowTimeout, cfg.PollInterval)
+	if cfg.FlowsPath == "" {
+		return flows.ParseRegistryYAML(config.Flows, defaults)
+	}
+	return flows.LoadRegistry(cfg.FlowsPath, defaults)
+}
+
+func loadRules(cfg Config, registry *flows.Registry) (*rules.Set, error) {
+	if cfg.RulesPath != "" {
+		return rules.LoadFile(cfg.RulesPath, registry.Has)
+	}
+	rs, err := rules.ParseYAML(config.Rules)
+	if err != nil {
+		return nil, err
+	}
+	return rules.NewSet(rs, registry.Has)
+}
+
+func (c *core) close() {
+	_ = c.queue.Close()
+	_ = c.connector.Close()
+}
+
+func (c *core) ingester() *ingest.Ingester {
+	return ingest.New(c.events, c.queue, c.now, c.log.With().Str("component", "ingest").Logger())
+}
+
+func (c *core) api() *httpapi.Server {
+	return httpapi.New(httpapi.Config{
+		HookSecret:   c.cfg.HookSecret,
+		APIToken:     c.cfg.APIToken,
+		MaxBodyBytes: c.cfg.MaxBodyBytes,
+	}, httpapi.Deps{
+		Ingester:   c.ingester(),
+		Events:     c.events,
+		Executions: c.executions,
+		Registry:   c.registry,
+		Ready:      func(ctx context.Context) error { return c.rdb.Ping(ctx).Err() },
+		Metrics:    c.metrics,
+		Gatherer:   c.gatherer,
+		Log:        c.log.With().Str("component", "api").Logger(),
+	})
+}
+
+func (c *core) worker() *worker.Worker {
+	h := &tasks.Handlers{
+		Events:    c.events,
+		History:   c.executions,
+		Rules:     func() *rules.Set { return c.rules },
+		Flows:     c.registry,
+		Connector: c.connector,
+		Queue:     c.queue,
+		Now:       c.now,
+		Log:       c.log.With().Str("component", "tasks").Logger(),
+	}
+	return worker.New(c.rdb, h, c.cfg.Worker, c.metrics, c.log)
+}
+
+func (c *core) scheduler(owner string) *scheduler.Scheduler {
+	lease := store.NewLease(c.rdb, "", "scheduler", owner, c.cfg.Scheduler.WithDefaults().LeaseTTL)
+	return scheduler.New(c.cfg.Scheduler, lease, c.events, c.ingester(), c.now, c.log)
+}
+
+// waitForRedis pings Redis until it answers or ctx ends, so that a process
+// started before its Redis (docker compose) waits instead of failing.
+func waitForRedis(ctx context.Context, rdb redis.UniversalClient, log zerolog.Logger) error {
+	delay := 250 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := rdb.Ping(pctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errors.Join(ctx.Err(), err)
+		}
+		log.Warn().Err(err).Dur("retry_in", delay).Msg("Redis is not reachable yet")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}

@@ -1,0 +1,221 @@
+// Package httpapi serves ssoflow's HTTP API: the Okta event hook, the event
+// and execution API, health and metrics. Its contract is docs/api.md.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/ssoflow/ssoflow/internal/ingest"
+	"github.com/ssoflow/ssoflow/internal/metrics"
+	"github.com/ssoflow/ssoflow/internal/store"
+	"github.com/ssoflow/ssoflow/pkg/flows"
+)
+
+// DefaultMaxBodyBytes bounds a request body.
+const DefaultMaxBodyBytes = 10 << 20
+
+// Config configures the API.
+type Config struct {
+	// HookSecret, when set, is the exact Authorization header value Okta
+	// must send to the event hook (SSOFLOW_HOOK_SECRET). Empty: no check.
+	HookSecret string
+	// APIToken, when set, is the bearer token the /v1 API other than the
+	// hook requires (SSOFLOW_API_TOKEN). Empty: no check.
+	APIToken string
+	// MaxBodyBytes bounds a request body; zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// Deps are what the API serves from.
+type Deps struct {
+	Ingester   *ingest.Ingester
+	Events     *store.Events
+	Executions *store.Executions
+	Registry   *flows.Registry
+	// Ready reports whether the service can do its work (Redis reachable).
+	Ready    func(context.Context) error
+	Metrics  *metrics.Metrics
+	Gatherer prometheus.Gatherer
+	Log      zerolog.Logger
+}
+
+// Server is the API's http.Handler.
+type Server struct {
+	cfg  Config
+	deps Deps
+	mux  *http.ServeMux
+}
+
+// New builds the API.
+func New(cfg Config, deps Deps) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	admin := s.requireToken
+	s.handle("GET /v1/hooks/okta", s.requireHookSecret(s.verifyHook))
+	s.handle("POST /v1/hooks/okta", s.requireHookSecret(s.receiveHook))
+	s.handle("POST /v1/events", admin(s.postEvents))
+	s.handle("GET /v1/events", admin(s.listEvents))
+	s.handle("GET /v1/events/{id}", admin(s.getEvent))
+	s.handle("GET /v1/executions", admin(s.listExecutions))
+	s.handle("GET /v1/executions/{id}", admin(s.getExecution))
+	s.handle("GET /v1/flows", admin(s.listFlows))
+	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.handle("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint", r.Method+" "+r.URL.Path)
+	})
+}
+
+// handle registers a route with panic recovery, request metrics and logs.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	_, route, _ := strings.Cut(pattern, " ")
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				s.deps.Log.Error().Interface("panic", v).Str("route", route).Msg("handler panicked")
+				writeError(rec, http.StatusInternalServerError, "internal error", nil)
+			}
+			s.deps.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+			lvl := zerolog.DebugLevel
+			if rec.status >= 500 {
+				lvl = zerolog.WarnLevel
+			}
+			s.deps.Log.WithLevel(lvl).Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.status).
+				Dur("took", time.Since(start)).Msg("request")
+		}()
+		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
+		h(rec, r)
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// secretsEqual compares in constant time, whatever the lengths.
+func secretsEqual(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+func (s *Server) requireHookSecret(h http.HandlerFunc) http.HandlerFunc {
+	if s.cfg.HookSecret == "" {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !secretsEqual(r.Header.Get("Authorization"), s.cfg.HookSecret) {
+			writeError(w, http.StatusUnauthorized, "the Authorization header does not match the event hook's secret", nil)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
+	if s.cfg.APIToken == "" {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !secretsEqual(token, s.cfg.APIToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ssoflow"`)
+			writeError(w, http.StatusUnauthorized, "a valid bearer token is required", nil)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.deps.Ready(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "not ready: Redis is unreachable", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// errorBody is every error response.
+type errorBody struct {
+	Error  string `json:"error"`
+	Detail any    `json:"detail,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string, detail any) {
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, status, errorBody{Error: msg, Detail: detail})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// readBody reads a request body, answering 413 or 400 itself when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), nil)
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, "could not read the request body", err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// queryLimit parses the limit parameter.
+func queryLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("limit must be a positive integer, got %q", v)
+	}
+	return n, nil
+}

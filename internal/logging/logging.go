@@ -1,0 +1,60 @@
+// Package logging builds ssoflow's zerolog loggers and adapts them for asynq.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+)
+
+// New returns a logger writing to w at level (debug, info, warn, error;
+// empty means info) in format (json, or console for people; empty means
+// json).
+func New(w io.Writer, level, format string) (zerolog.Logger, error) {
+	lvl := zerolog.InfoLevel
+	if level != "" {
+		l, err := zerolog.ParseLevel(strings.ToLower(level))
+		if err != nil || l == zerolog.NoLevel {
+			return zerolog.Nop(), fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", level)
+		}
+		lvl = l
+	}
+	switch strings.ToLower(format) {
+	case "", "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	default:
+		return zerolog.Nop(), fmt.Errorf("LOG_FORMAT %q: want json or console", format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// Asynq adapts a zerolog logger to asynq's Logger.
+type Asynq struct{ Log zerolog.Logger }
+
+var _ asynq.Logger = Asynq{}
+
+func (a Asynq) Debug(args ...any) { a.Log.Debug().Msg(fmt.Sprint(args...)) }
+func (a Asynq) Info(args ...any)  { a.Log.Info().Msg(fmt.Sprint(args...)) }
+func (a Asynq) Warn(args ...any)  { a.Log.Warn().Msg(fmt.Sprint(args...)) }
+func (a Asynq) Error(args ...any) { a.Log.Error().Msg(fmt.Sprint(args...)) }
+func (a Asynq) Fatal(args ...any) { a.Log.Fatal().Msg(fmt.Sprint(args...)) }
+
+// AsynqLevel maps a zerolog level to asynq's.
+func AsynqLevel(l zerolog.Level) asynq.LogLevel {
+	switch {
+	case l <= zerolog.DebugLevel:
+		return asynq.DebugLevel
+	case l == zerolog.InfoLevel:
+		return asynq.InfoLevel
+	case l == zerolog.WarnLevel:
+		return asynq.WarnLevel
+	case l == zerolog.ErrorLevel:
+		return asynq.ErrorLevel
+	}
+	return asynq.FatalLevel
+}

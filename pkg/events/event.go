@@ -1,0 +1,187 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MaxIDLength bounds event ids and event types. Both become parts of Redis
+// keys and task ids, so they must stay short.
+const MaxIDLength = 256
+
+// SSOEvent is one identity event as ssoflow handles it: the seed's fields,
+// the seed event types it belongs to, and the Okta LogEvent it came from when
+// there was one, so that rules can look at all of it.
+type SSOEvent struct {
+	// EventID is the event's identity: the LogEvent's uuid. Redelivery and
+	// replay are deduplicated on it.
+	EventID string `json:"event_id"`
+	// EventType is Okta's eventType (user.session.start). An SSOEvent that
+	// names a seed type instead (LOGIN_FAILURE) is normalised to the Okta type
+	// behind it.
+	EventType string `json:"event_type"`
+	// Timestamp is when the event happened (the LogEvent's published).
+	Timestamp time.Time `json:"timestamp"`
+	// UserID is the Okta id of the user the event is about, empty when the
+	// event is about no user.
+	UserID string `json:"user_id"`
+	// UserEmail is that user's login, usually an email address.
+	UserEmail string `json:"user_email"`
+	// Metadata holds extra facts: outcome, reason, severity, ip_address, ...
+	Metadata map[string]any `json:"metadata,omitempty"`
+	// Types are the seed event types the event belongs to, derived from
+	// EventType and the outcome; Normalize sets them.
+	Types []EventType `json:"types,omitempty"`
+	// Okta is the LogEvent the event came from; nil for events that arrived
+	// as SSOEvent JSON.
+	Okta *LogEvent `json:"okta,omitempty"`
+}
+
+// Outcome returns the event's outcome.result, from the LogEvent or, for an
+// event without one, from metadata["outcome"].
+func (e *SSOEvent) Outcome() string {
+	if e.Okta != nil && e.Okta.Outcome.Result != "" {
+		return e.Okta.Outcome.Result
+	}
+	s, _ := e.Metadata["outcome"].(string)
+	return s
+}
+
+// Is reports whether the event belongs to the seed event type t.
+func (e *SSOEvent) Is(t EventType) bool { return slices.Contains(e.Types, t) }
+
+// Normalize maps a seed type name in EventType to its canonical Okta type
+// (recording the outcome it implies when metadata has none) and sets Types.
+// It is idempotent.
+func (e *SSOEvent) Normalize() {
+	if def, ok := Lookup(EventType(e.EventType)); ok && len(def.Sources) > 0 {
+		canonical := def.Sources[0]
+		e.EventType = canonical.OktaType
+		if len(canonical.Outcomes) > 0 && e.Outcome() == "" {
+			if e.Metadata == nil {
+				e.Metadata = map[string]any{}
+			}
+			e.Metadata["outcome"] = canonical.Outcomes[0]
+		}
+	}
+	types := Classify(e.EventType, e.Outcome())
+	if IsCatalogName(e.EventType) && !slices.Contains(types, EventType(e.EventType)) {
+		types = append(types, EventType(e.EventType)) // PASSWORD_EXPIRING
+	}
+	e.Types = types
+}
+
+// Validate reports every problem that makes the event unusable, joined.
+func (e *SSOEvent) Validate() error {
+	var errs []error
+	if e.EventID == "" {
+		errs = append(errs, errors.New("event_id is required"))
+	} else if len(e.EventID) > MaxIDLength {
+		errs = append(errs, fmt.Errorf("event_id is longer than %d bytes", MaxIDLength))
+	}
+	if e.EventType == "" {
+		errs = append(errs, errors.New("event_type is required"))
+	} else if len(e.EventType) > MaxIDLength {
+		errs = append(errs, fmt.Errorf("event_type is longer than %d bytes", MaxIDLength))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every missing required field of a LogEvent, joined.
+func (e *LogEvent) Validate() error {
+	var errs []error
+	if e.UUID == "" {
+		errs = append(errs, errors.New("uuid is required"))
+	} else if len(e.UUID) > MaxIDLength {
+		errs = append(errs, fmt.Errorf("uuid is longer than %d bytes", MaxIDLength))
+	}
+	if e.EventType == "" {
+		errs = append(errs, errors.New("eventType is required"))
+	} else if len(e.EventType) > MaxIDLength {
+		errs = append(errs, fmt.Errorf("eventType is longer than %d bytes", MaxIDLength))
+	}
+	if e.Published.IsZero() {
+		errs = append(errs, errors.New("published is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// actorIsSubject lists the Okta event type prefixes where the actor is the
+// user the event is about: the user signs in, verifies a factor, changes
+// their own password. Everywhere else (lifecycle, membership, admin actions)
+// the actor is an admin or the system and the user is the User target.
+var actorIsSubject = []string{
+	"user.session.",
+	"user.authentication.",
+	"user.mfa.",
+	"user.account.update_password",
+	"user.account.lock",
+	"user.account.unlock",
+	"system.push.",
+	"system.sms.",
+	"system.voice.",
+	"system.email.",
+	"policy.evaluate_sign_on",
+	"security.threat.detected",
+	"security.breached_credential.detected",
+}
+
+// Subject returns who a LogEvent is about: the actor for sign-in, MFA and
+// self-service password events, the User target for lifecycle, membership
+// and admin events, and otherwise whichever of the two is a user. It returns
+// the user's id and login, or empty strings when the event concerns no user.
+func (e *LogEvent) Subject() (id, login string) {
+	actorIsUser := e.Actor.Type == "User" && e.Actor.ID != ""
+	if actorIsUser && hasAnyPrefix(e.EventType, actorIsSubject) {
+		return e.Actor.ID, e.Actor.AlternateID
+	}
+	if t := e.TargetOf("User"); t != nil && t.ID != "" {
+		return t.ID, t.AlternateID
+	}
+	if actorIsUser {
+		return e.Actor.ID, e.Actor.AlternateID
+	}
+	return "", ""
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// FromLogEvent builds the SSOEvent for an Okta LogEvent. It does not
+// validate; call Validate on the LogEvent first.
+func FromLogEvent(le *LogEvent) SSOEvent {
+	userID, login := le.Subject()
+	meta := map[string]any{"outcome": le.Outcome.Result}
+	setIf := func(k, v string) {
+		if v != "" {
+			meta[k] = v
+		}
+	}
+	setIf("reason", le.Outcome.Reason)
+	setIf("severity", le.Severity)
+	setIf("ip_address", le.Client.IPAddress)
+	setIf("country", le.Client.GeographicalContext.Country)
+	if le.Actor.ID != userID {
+		setIf("actor_id", le.Actor.ID)
+	}
+	ev := SSOEvent{
+		EventID:   le.UUID,
+		EventType: le.EventType,
+		Timestamp: le.Published,
+		UserID:    userID,
+		UserEmail: login,
+		Metadata:  meta,
+		Okta:      le,
+	}
+	ev.Normalize()
+	return ev
+}
