@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -40,9 +41,9 @@ var (
 	Ingest = Command{Name: "ingest", Summary: "serve the event hook and the HTTP API; write events to Redis",
 		flags: flagAddr, run: runIngest}
 	Worker = Command{Name: "worker", Summary: "handle queued tasks: match rules, invoke and poll flows",
-		flags: flagRules | flagWorker, run: runWorker}
+		flags: flagRules | flagWorker | flagMetrics, run: runWorker}
 	Scheduler = Command{Name: "scheduler", Summary: "run periodic work (leader-elected among replicas)",
-		run: runScheduler}
+		flags: flagMetrics, run: runScheduler}
 	Dev = Command{Name: "dev", Summary: "run ingest, worker and scheduler in one process on an embedded Redis",
 		flags: flagAddr | flagRules | flagWorker, dev: true, run: runDev}
 )
@@ -191,7 +192,7 @@ func warnOpen(cfg Config, log zerolog.Logger) {
 	}
 }
 
-func runWorker(ctx context.Context, cfg Config, log zerolog.Logger, _ func(string)) error {
+func runWorker(ctx context.Context, cfg Config, log zerolog.Logger, ready func(string)) error {
 	rdb, err := openRedis(cfg.RedisURL)
 	if err != nil {
 		return err
@@ -213,12 +214,28 @@ func runWorker(ctx context.Context, cfg Config, log zerolog.Logger, _ func(strin
 		return err
 	}
 	log.Info().Str("rules", c.rules.String()).Int("flows", len(c.registry.List(""))).Msg("worker started")
-	<-ctx.Done()
+	err = c.serveMetrics(ctx, ready)
 	w.Shutdown()
-	return nil
+	return err
 }
 
-func runScheduler(ctx context.Context, cfg Config, log zerolog.Logger, _ func(string)) error {
+// serveMetrics serves /metrics and /healthz on the metrics address until ctx
+// ends; with no address it just waits.
+func (c *core) serveMetrics(ctx context.Context, ready func(string)) error {
+	if c.cfg.MetricsAddr == "" {
+		<-ctx.Done()
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(c.gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	return serveHTTP(ctx, c.cfg.MetricsAddr, mux, c.log, ready)
+}
+
+func runScheduler(ctx context.Context, cfg Config, log zerolog.Logger, ready func(string)) error {
 	rdb, err := openRedis(cfg.RedisURL)
 	if err != nil {
 		return err
@@ -234,7 +251,12 @@ func runScheduler(ctx context.Context, cfg Config, log zerolog.Logger, _ func(st
 	}
 	host, _ := os.Hostname()
 	log.Info().Msg("scheduler started")
-	return c.scheduler(fmt.Sprintf("%s-%d", host, os.Getpid())).Run(ctx)
+	mctx, stopMetrics := context.WithCancel(ctx)
+	metricsDone := make(chan error, 1)
+	go func() { metricsDone <- c.serveMetrics(mctx, ready) }()
+	err = c.scheduler(fmt.Sprintf("%s-%d", host, os.Getpid())).Run(ctx)
+	stopMetrics()
+	return errors.Join(err, <-metricsDone)
 }
 
 func runDev(ctx context.Context, cfg Config, log zerolog.Logger, ready func(string)) error {

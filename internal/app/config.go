@@ -63,6 +63,9 @@ type Config struct {
 	EventRetention time.Duration
 	// MaxBodyBytes bounds an HTTP request body. Default 10 MiB.
 	MaxBodyBytes int64
+	// MetricsAddr is SSOFLOW_METRICS_ADDR: where a worker or scheduler serves
+	// /metrics and /healthz. Empty (the default): not served.
+	MetricsAddr string
 	// Worker configures the task worker.
 	Worker worker.Config
 	// Scheduler configures the scheduler.
@@ -82,6 +85,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		LogFormat:      getenv("LOG_FORMAT"),
 		OktaOrgURL:     getenv("OKTA_ORG_URL"),
 		OktaAPIToken:   getenv("OKTA_API_TOKEN"),
+		MetricsAddr:    getenv("SSOFLOW_METRICS_ADDR"),
 		EventRetention: store.DefaultEventRetention,
 		MaxBodyBytes:   httpapi.DefaultMaxBodyBytes,
 	}
@@ -123,6 +127,7 @@ const (
 	flagAddr flagSet = 1 << iota
 	flagRules
 	flagWorker
+	flagMetrics
 )
 
 // registerFlags adds a command's flags to fs, defaulting to c's values.
@@ -137,6 +142,9 @@ func (c *Config) registerFlags(fs *flag.FlagSet, which flagSet) {
 	}
 	if which&flagRules != 0 {
 		fs.StringVar(&c.RulesPath, "rules", c.RulesPath, "trigger rules YAML; empty: the built-in example rules (env SSOFLOW_RULES)")
+	}
+	if which&flagMetrics != 0 {
+		fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve /metrics and /healthz here; empty: off (env SSOFLOW_METRICS_ADDR)")
 	}
 	if which&flagWorker != 0 {
 		fs.IntVar(&c.Worker.Concurrency, "concurrency", c.Worker.Concurrency, fmt.Sprintf("tasks handled at once (default %d)", worker.DefaultConcurrency))
@@ -156,6 +164,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Addr != "" && !strings.Contains(c.Addr, ":") {
 		errs = append(errs, fmt.Errorf("SSOFLOW_ADDR %q: want host:port or :port", c.Addr))
+	}
+	if c.MetricsAddr != "" && !strings.Contains(c.MetricsAddr, ":") {
+		errs = append(errs, fmt.Errorf("SSOFLOW_METRICS_ADDR %q: want host:port or :port", c.MetricsAddr))
 	}
 	if c.FlowTimeout < 0 || (c.FlowTimeout > 0 && c.FlowTimeout < time.Second) {
 		errs = append(errs, fmt.Errorf("OKTA_WORKFLOWS_TIMEOUT %s: must be at least 1s", c.FlowTimeout))
