@@ -79,13 +79,7 @@ func Main(ctx context.Context, cmd Command, args []string, getenv func(string) s
 			cfg.Addr = DefaultAddr
 		}
 	}
-	fs := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags]\n\n%s.\nFlags override the environment.\n\n", cmd.Name, cmd.Summary)
-		fs.PrintDefaults()
-	}
-	cfg.registerFlags(fs, cmd.flags)
+	fs := cmd.flagSet(&cfg, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -117,6 +111,18 @@ func Main(ctx context.Context, cmd Command, args []string, getenv func(string) s
 	}
 	log.Info().Msg("stopped")
 	return exitOK
+}
+
+// flagSet returns the command's flags, writing into cfg.
+func (cmd Command) flagSet(cfg *Config, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "usage: %s [flags]\n\n%s.\nFlags override the environment.\n\n", cmd.Name, cmd.Summary)
+		fs.PrintDefaults()
+	}
+	cfg.registerFlags(fs, cmd.flags)
+	return fs
 }
 
 // Version returns the module version the binary was built from.
