@@ -148,6 +148,7 @@ func (c *Config) registerFlags(fs *flag.FlagSet, which flagSet) {
 	}
 	if which&flagWorker != 0 {
 		fs.IntVar(&c.Worker.Concurrency, "concurrency", c.Worker.Concurrency, fmt.Sprintf("tasks handled at once (default %d)", worker.DefaultConcurrency))
+		fs.DurationVar(&c.Worker.TaskCheckInterval, "task-check-interval", c.Worker.TaskCheckInterval, fmt.Sprintf("how often an idle worker looks for tasks (default %s)", worker.DefaultTaskCheckInterval))
 		fs.DurationVar(&c.Worker.ShutdownTimeout, "shutdown-timeout", c.Worker.ShutdownTimeout, fmt.Sprintf("time running tasks get to finish at shutdown (default %s)", worker.DefaultShutdownTimeout))
 	}
 }
