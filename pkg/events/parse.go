@@ -147,15 +147,22 @@ func ParseHookDelivery(data []byte) (*HookDelivery, error) {
 		return nil, errors.New("not an Okta event hook delivery: data.events is missing")
 	}
 	hd := env.HookDelivery
-	offs := locate(data, *env.Data.Events, bytes.Index(data, []byte(`"data"`)))
-	for i, raw := range *env.Data.Events {
-		line, _ := position(data, offs[i])
+	raws := *env.Data.Events
+	hd.Events = make([]SSOEvent, 0, len(raws))
+	for i, raw := range raws {
 		ev, err := decodeLogEvent(raw)
 		if err != nil {
-			hd.Rejected = append(hd.Rejected, &EventError{Index: i + 1, Line: line, EventID: ev.EventID, Err: err})
+			hd.Rejected = append(hd.Rejected, &EventError{Index: i + 1, EventID: ev.EventID, Err: err})
 			continue
 		}
 		hd.Events = append(hd.Events, ev)
+	}
+	if len(hd.Rejected) > 0 {
+		// Lines cost a pass over the body, so only errors pay for them.
+		offs := locate(data, raws, bytes.Index(data, []byte(`"data"`)))
+		for _, r := range hd.Rejected {
+			r.Line, _ = position(data, offs[r.Index-1])
+		}
 	}
 	return &hd, nil
 }
@@ -196,8 +203,10 @@ type item struct {
 type itemKind int
 
 const (
-	kindAuto itemKind = iota
+	kindAuto itemKind = iota // not yet known: an array element
 	kindLogEvent
+	kindSSOEvent
+	kindEnvelope
 )
 
 // NewDecoder returns a Decoder reading from r.
@@ -223,13 +232,7 @@ func (d *Decoder) Next() (SSOEvent, error) {
 	it := d.pending[0]
 	d.pending = d.pending[1:]
 	d.count++
-	var ev SSOEvent
-	var err error
-	if it.kind == kindLogEvent {
-		ev, err = decodeLogEvent(it.raw)
-	} else {
-		ev, err = decodeAny(it.raw)
-	}
+	ev, err := decodeItem(it)
 	if err != nil {
 		return SSOEvent{}, &EventError{Index: d.count, Line: it.line, EventID: ev.EventID, Err: err}
 	}
@@ -253,19 +256,22 @@ func (d *Decoder) readValue() error {
 	case '[':
 		return d.queueArray(raw, start)
 	case '{':
-		env, ok, err := asEnvelope(raw)
+		kind, env, err := classifyObject(raw)
 		if err != nil {
 			d.count++
 			return &EventError{Index: d.count, Line: startLine, Err: err}
 		}
-		if ok {
-			for i, off := range locate(raw, env, 0) {
-				line, _ := d.lines.position(start + off)
+		if kind == kindEnvelope {
+			offs := locate(raw, env, 0)
+			for i := range offs {
+				offs[i] += start
+			}
+			for i, line := range d.lines.lines(offs) {
 				d.pending = append(d.pending, item{raw: env[i], line: line, kind: kindLogEvent})
 			}
 			return nil
 		}
-		d.pending = append(d.pending, item{raw: raw, line: startLine})
+		d.pending = append(d.pending, item{raw: raw, line: startLine, kind: kind})
 		return nil
 	default:
 		d.count++
@@ -279,57 +285,76 @@ func (d *Decoder) queueArray(raw json.RawMessage, start int64) error {
 	if _, err := dec.Token(); err != nil { // '['
 		return d.lines.syntaxError(start+dec.InputOffset(), err)
 	}
+	var elems []json.RawMessage
+	var offs []int64
 	for dec.More() {
 		elemStart := dec.InputOffset()
 		var elem json.RawMessage
 		if err := dec.Decode(&elem); err != nil {
 			return d.lines.syntaxError(start+dec.InputOffset(), err)
 		}
-		line, _ := d.lines.position(d.lines.skipSpace(start + elemStart))
-		d.pending = append(d.pending, item{raw: elem, line: line})
+		elems = append(elems, elem)
+		offs = append(offs, d.lines.skipSpace(start+elemStart))
+	}
+	for i, line := range d.lines.lines(offs) {
+		d.pending = append(d.pending, item{raw: elems[i], line: line})
 	}
 	return nil
 }
 
-// asEnvelope reports whether raw is an event hook delivery and returns its
-// events.
-func asEnvelope(raw json.RawMessage) ([]json.RawMessage, bool, error) {
+// classifyObject reads the keys that tell a top-level object's kind: a hook
+// delivery (data.events, whose events it returns), an SSOEvent (event_id or
+// event_type) or a LogEvent. One decode, skipping everything else.
+func classifyObject(raw json.RawMessage) (itemKind, []json.RawMessage, error) {
 	var probe struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, false, decodeError(err)
-	}
-	if len(probe.Data) == 0 || probe.Data[0] != '{' {
-		return nil, false, nil
-	}
-	var data struct {
-		Events *[]json.RawMessage `json:"events"`
-	}
-	if err := json.Unmarshal(probe.Data, &data); err != nil {
-		return nil, false, fmt.Errorf("data: %w", decodeError(err))
-	}
-	if data.Events == nil {
-		return nil, false, nil
-	}
-	return *data.Events, true, nil
-}
-
-// decodeAny decodes one object that is either an SSOEvent or a LogEvent.
-func decodeAny(raw json.RawMessage) (SSOEvent, error) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return SSOEvent{}, fmt.Errorf("want a JSON object, got %s", describe(raw))
-	}
-	var probe struct {
+		Data      json.RawMessage  `json:"data"`
 		EventID   *json.RawMessage `json:"event_id"`
 		EventType *json.RawMessage `json:"event_type"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return SSOEvent{}, decodeError(err)
+		return 0, nil, decodeError(err)
 	}
-	if probe.EventID == nil && probe.EventType == nil {
-		return decodeLogEvent(raw)
+	if len(probe.Data) > 0 && probe.Data[0] == '{' {
+		var data struct {
+			Events *[]json.RawMessage `json:"events"`
+		}
+		if err := json.Unmarshal(probe.Data, &data); err != nil {
+			return 0, nil, fmt.Errorf("data: %w", decodeError(err))
+		}
+		if data.Events != nil {
+			return kindEnvelope, *data.Events, nil
+		}
 	}
+	if probe.EventID != nil || probe.EventType != nil {
+		return kindSSOEvent, nil, nil
+	}
+	return kindLogEvent, nil, nil
+}
+
+// decodeItem decodes one object that is an SSOEvent or a LogEvent; an
+// element of an array is classified here, a top-level object already was.
+func decodeItem(it item) (SSOEvent, error) {
+	if len(it.raw) == 0 || it.raw[0] != '{' {
+		return SSOEvent{}, fmt.Errorf("want a JSON object, got %s", describe(it.raw))
+	}
+	kind := it.kind
+	if kind == kindAuto {
+		k, _, err := classifyObject(it.raw)
+		if err != nil {
+			return SSOEvent{}, err
+		}
+		kind = k
+		if kind == kindEnvelope {
+			return SSOEvent{}, errors.New("an event hook delivery inside an array: send deliveries one per line")
+		}
+	}
+	if kind == kindLogEvent {
+		return decodeLogEvent(it.raw)
+	}
+	return decodeSSOEvent(it.raw)
+}
+
+func decodeSSOEvent(raw json.RawMessage) (SSOEvent, error) {
 	var ev SSOEvent
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return SSOEvent{}, decodeError(err)
@@ -346,7 +371,10 @@ func decodeLogEvent(raw json.RawMessage) (SSOEvent, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return SSOEvent{}, fmt.Errorf("want a LogEvent object, got %s", describe(raw))
 	}
-	if err := json.Unmarshal(raw, le); err != nil {
+	// raw is one JSON value the caller's decoder has already checked, so
+	// decode it directly rather than through json.Unmarshal, which would
+	// scan it once more before calling UnmarshalJSON.
+	if err := le.UnmarshalJSON(raw); err != nil {
 		return SSOEvent{}, decodeError(err)
 	}
 	if err := le.Validate(); err != nil {
@@ -473,6 +501,22 @@ func (t *lineTracker) position(off int64) (line, col int) {
 		return t.line + nl, n - (bytes.LastIndexByte(before, '\n') + 1) + 1
 	}
 	return t.line, t.col + n + 1
+}
+
+// lines returns the 1-based line of each offset; the offsets must ascend
+// and not be before the last advance. It counts each byte once.
+func (t *lineTracker) lines(offs []int64) []int {
+	out := make([]int, len(offs))
+	line, pos := t.line, 0
+	for i, off := range offs {
+		n := int(min(max(off-t.base, 0), int64(len(t.buf))))
+		if n > pos {
+			line += bytes.Count(t.buf[pos:n], []byte{'\n'})
+			pos = n
+		}
+		out[i] = line
+	}
+	return out
 }
 
 // skipSpace returns the offset of the first byte at or after off that is
