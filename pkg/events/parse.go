@@ -43,7 +43,8 @@ func (e *EventError) Error() string {
 
 func (e *EventError) Unwrap() error { return e.Err }
 
-// ErrNoEvents is returned for input that holds no JSON value at all.
+// ErrNoEvents is returned by Parse for input that holds no event: nothing
+// but white space, or only empty arrays and deliveries.
 var ErrNoEvents = errors.New("no events: the input is empty")
 
 // Batch is what a parse of one input produced.
@@ -133,15 +134,20 @@ func ParseHookDelivery(data []byte) (*HookDelivery, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var env envelope
 	if err := dec.Decode(&env); err != nil {
-		if errors.Is(err, io.EOF) {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
 			return nil, ErrNoEvents
+		case errors.As(err, &te):
+			// The decoder checks the syntax of the whole value before it
+			// decodes, so this is valid JSON of the wrong shape.
+			return nil, fmt.Errorf("not an Okta event hook delivery: %w", decodeError(err))
 		}
 		return nil, jsonError(data, dec.InputOffset(), err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		off := dec.InputOffset()
-		line, col := position(data, off)
-		return nil, &SyntaxError{Line: line, Column: col, Offset: off, Msg: "unexpected data after the delivery object"}
+	if end := skipSpace(data, dec.InputOffset()); end < int64(len(data)) {
+		line, col := position(data, end)
+		return nil, &SyntaxError{Line: line, Column: col, Offset: end, Msg: "unexpected data after the delivery object"}
 	}
 	if env.Data == nil || env.Data.Events == nil {
 		return nil, errors.New("not an Okta event hook delivery: data.events is missing")
@@ -357,13 +363,29 @@ func decodeItem(it item) (SSOEvent, error) {
 func decodeSSOEvent(raw json.RawMessage) (SSOEvent, error) {
 	var ev SSOEvent
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		return SSOEvent{}, decodeError(err)
+		return SSOEvent{EventID: idOf(raw)}, decodeError(err)
 	}
 	if err := ev.Validate(); err != nil {
 		return ev, err
 	}
 	ev.Normalize()
 	return ev, nil
+}
+
+// idOf digs the id out of an event that failed to decode, so that the error
+// can name it.
+func idOf(raw json.RawMessage) string {
+	var ids struct {
+		UUID    any `json:"uuid"`
+		EventID any `json:"event_id"`
+	}
+	_ = json.Unmarshal(raw, &ids)
+	for _, v := range []any{ids.UUID, ids.EventID} {
+		if s, ok := v.(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 func decodeLogEvent(raw json.RawMessage) (SSOEvent, error) {
@@ -375,7 +397,7 @@ func decodeLogEvent(raw json.RawMessage) (SSOEvent, error) {
 	// decode it directly rather than through json.Unmarshal, which would
 	// scan it once more before calling UnmarshalJSON.
 	if err := le.UnmarshalJSON(raw); err != nil {
-		return SSOEvent{}, decodeError(err)
+		return SSOEvent{EventID: idOf(raw)}, decodeError(err)
 	}
 	if err := le.Validate(); err != nil {
 		return SSOEvent{EventID: le.UUID}, err
@@ -389,7 +411,7 @@ func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field == "" {
-			return fmt.Errorf("want %s, got JSON %s", te.Type, te.Value)
+			return fmt.Errorf("want %s, got JSON %s", jsonKind(te.Type.String()), te.Value)
 		}
 		return fmt.Errorf("%s: want %s, got JSON %s", te.Field, jsonKind(te.Type.String()), te.Value)
 	}
@@ -450,6 +472,20 @@ func jsonError(data []byte, off int64, err error) error {
 		return &SyntaxError{Line: line, Column: col, Offset: off, Msg: se.Error()}
 	}
 	return &SyntaxError{Line: line, Column: col, Offset: off, Msg: decodeError(err).Error()}
+}
+
+// skipSpace returns the offset of the first byte at or after off in data
+// that is not JSON white space, or len(data).
+func skipSpace(data []byte, off int64) int64 {
+	for off < int64(len(data)) {
+		switch data[off] {
+		case ' ', '\t', '\r', '\n':
+			off++
+		default:
+			return off
+		}
+	}
+	return off
 }
 
 // position returns the 1-based line and column of byte offset off in data.
@@ -531,20 +567,16 @@ func (t *lineTracker) skipSpace(off int64) int64 {
 
 func (t *lineTracker) syntaxError(off int64, err error) error {
 	var se *json.SyntaxError
+	msg := "unexpected end of input"
 	switch {
 	case errors.As(err, &se):
 		off = max(se.Offset-1, 0) // Offset counts the offending byte
+		msg = se.Error()
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		off = t.base + int64(len(t.buf))
+	default:
+		return fmt.Errorf("read events: %w", err) // the reader failed, not the JSON
 	}
 	line, col := t.position(off)
-	msg := "unexpected end of input"
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-	case se != nil:
-		msg = se.Error()
-	default:
-		msg = err.Error()
-	}
 	return &SyntaxError{Line: line, Column: col, Offset: off, Msg: msg}
 }

@@ -144,10 +144,10 @@ func (e *TerminalError) Error() string {
 // the same id, so they never start a second execution of the same pair.
 func ExecutionIDFor(ruleID string, ruleVersion int, eventID string) string {
 	h := sha256.New()
-	h.Write([]byte(ruleID))
-	h.Write([]byte{0})
-	h.Write([]byte(strconv.Itoa(ruleVersion)))
-	h.Write([]byte{0})
-	h.Write([]byte(eventID))
+	for _, part := range []string{ruleID, strconv.Itoa(ruleVersion), eventID} {
+		// Length-prefixed, so that no choice of parts can collide with
+		// another by moving bytes across a boundary.
+		fmt.Fprintf(h, "%d:%s", len(part), part)
+	}
 	return "ex_" + hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"reflect"
 	"sort"
 )
 
@@ -72,15 +72,18 @@ func (r *Router) List(_ context.Context, flowType string) ([]Flow, error) {
 	return r.registry.List(flowType), nil
 }
 
-// Close closes every connector once.
+// Close closes every connector, once even when it serves under several
+// names (when its type can be compared).
 func (r *Router) Close() error {
 	var errs []error
-	var closed []Connector
+	closed := map[Connector]bool{}
 	for _, c := range r.connectors {
-		if slices.Contains(closed, c) {
-			continue
+		if reflect.TypeOf(c).Comparable() {
+			if closed[c] {
+				continue
+			}
+			closed[c] = true
 		}
-		closed = append(closed, c)
 		errs = append(errs, c.Close())
 	}
 	return errors.Join(errs...)

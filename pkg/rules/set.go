@@ -30,17 +30,20 @@ func NewSet(rules []TriggerRule, flowExists func(string) bool) (*Set, error) {
 		seed:  map[events.EventType][]int{},
 	}
 	var errs []error
+	seen := make(map[string]bool, len(rules))
 	for i, r := range rules {
+		if r.ID != "" && seen[r.ID] {
+			errs = append(errs, &FieldError{RuleID: r.ID, Index: i, Field: "id", Err: errors.New("is used by an earlier rule")})
+		}
+		seen[r.ID] = true
 		c, err := compile(r, i, flowExists)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if _, dup := s.byID[c.ID]; dup {
-			errs = append(errs, &FieldError{RuleID: c.ID, Index: i, Field: "id", Err: errors.New("is used by an earlier rule")})
-			continue
+		if len(errs) == 0 {
+			s.add(c)
 		}
-		s.add(c)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
