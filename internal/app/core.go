@@ -142,8 +142,16 @@ func (c *core) worker() *worker.Worker {
 }
 
 func (c *core) scheduler(owner string) *scheduler.Scheduler {
-	lease := store.NewLease(c.rdb, "", "scheduler", owner, c.cfg.Scheduler.WithDefaults().LeaseTTL)
-	return scheduler.New(c.cfg.Scheduler, lease, c.events, c.ingester(), c.now, c.log)
+	return scheduler.New(c.cfg.Scheduler, scheduler.Deps{
+		Lease:      store.NewLease(c.rdb, "", "scheduler", owner, c.cfg.Scheduler.WithDefaults().LeaseTTL),
+		Events:     c.events,
+		Ingester:   c.ingester(),
+		Executions: c.executions,
+		Queue:      c.queue,
+		Registry:   c.registry,
+		Now:        c.now,
+		Log:        c.log,
+	})
 }
 
 // waitForRedis pings Redis until it answers or ctx ends, so that a process

@@ -85,10 +85,10 @@ func (s *Server) routes() {
 	})
 	s.handle("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint", r.Method+" "+r.URL.Path)
-	})
 }
+
+// methods are those the API routes use, for 405 answers.
+var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete}
 
 // handle registers a route with panic recovery, request metrics and logs.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
@@ -114,8 +114,28 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	})
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. A path the API does not have is a 404,
+// a method it does not take there a 405 naming the ones it does, both JSON.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	var allowed []string
+	for _, m := range methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) == 0 {
+		writeError(w, http.StatusNotFound, "no such endpoint", r.Method+" "+r.URL.Path)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s does not take %s", r.URL.Path, r.Method), map[string]any{"allowed": allowed})
+}
 
 type statusRecorder struct {
 	http.ResponseWriter
@@ -151,8 +171,8 @@ func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !secretsEqual(token, s.cfg.APIToken) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || !secretsEqual(strings.TrimSpace(token), s.cfg.APIToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ssoflow"`)
 			writeError(w, http.StatusUnauthorized, "a valid bearer token is required", nil)
 			return

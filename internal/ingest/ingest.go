@@ -74,7 +74,7 @@ func (in *Ingester) Ingest(ctx context.Context, evs []events.SSOEvent) (Result, 
 	// not have queued; the TaskID makes a second enqueue a no-op.
 	var toQueue []*events.SSOEvent
 	for i, p := range puts {
-		if p.New || p.State == store.StateReceived {
+		if p.NeedsQueueing() {
 			toQueue = append(toQueue, &batch[i])
 		} else {
 			res.Duplicates++
@@ -86,7 +86,26 @@ func (in *Ingester) Ingest(ctx context.Context, evs []events.SSOEvent) (Result, 
 	}
 	res.Accepted = newCount
 	res.Duplicates += len(toQueue) - newCount
+	in.markQueued(ctx, toQueue)
 	return res, nil
+}
+
+// markQueued notes in the ledger that the events are queued, so that a
+// redelivery counts as a duplicate without trying a second enqueue (which,
+// once the first task has completed and freed its TaskID, would succeed).
+// The events are durable and queued already, so a failure here only costs
+// a redundant, idempotent task later: it is logged, not returned.
+func (in *Ingester) markQueued(ctx context.Context, evs []*events.SSOEvent) {
+	if len(evs) == 0 {
+		return
+	}
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.EventID
+	}
+	if err := in.events.MarkQueued(ctx, ids); err != nil {
+		in.log.Warn().Err(err).Int("events", len(ids)).Msg("events queued but not marked so")
+	}
 }
 
 // enqueueAll enqueues the events' tasks, a few at a time, and returns how

@@ -8,12 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/ssoflow/ssoflow/internal/ingest"
 	"github.com/ssoflow/ssoflow/internal/store"
+	"github.com/ssoflow/ssoflow/internal/tasks"
+	"github.com/ssoflow/ssoflow/pkg/flows"
 )
 
 // Defaults of Config.
@@ -35,8 +38,9 @@ type Config struct {
 	// SweepInterval is how often the leader looks for stranded events
 	// (default 30 s).
 	SweepInterval time.Duration
-	// StrandedAfter is how long an event may stay stored but unprocessed
-	// before the sweep queues it again (default 2 min).
+	// StrandedAfter is how long an event may stay stored but unprocessed, or
+	// an execution pending (or running past its deadline), before a sweep
+	// queues its task again (default 2 min).
 	StrandedAfter time.Duration
 }
 
@@ -69,27 +73,41 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Deps are what the scheduler works on. All must be set.
+type Deps struct {
+	// Lease elects the leader among replicas.
+	Lease *store.Lease
+	// Events is the event ledger, Ingester re-queues its stranded events.
+	Events   *store.Events
+	Ingester *ingest.Ingester
+	// Executions is the history, Queue re-queues its stuck executions, and
+	// Registry gives their flows' timeouts.
+	Executions *store.Executions
+	Queue      tasks.Enqueuer
+	Registry   *flows.Registry
+	// Now reads the clock.
+	Now func() time.Time
+	// Log is the scheduler's logger.
+	Log zerolog.Logger
+}
+
 // Scheduler runs periodic work while it leads.
 type Scheduler struct {
-	cfg      Config
-	lease    *store.Lease
-	events   *store.Events
-	ingester *ingest.Ingester
-	now      func() time.Time
-	log      zerolog.Logger
+	cfg  Config
+	deps Deps
+	log  zerolog.Logger
 
-	leading   bool
+	leading   atomic.Bool
 	lastSweep time.Time
 }
 
-// New returns a scheduler. lease elects the leader among replicas.
-func New(cfg Config, lease *store.Lease, ledger *store.Events, in *ingest.Ingester, now func() time.Time, log zerolog.Logger) *Scheduler {
-	return &Scheduler{cfg: cfg.WithDefaults(), lease: lease, events: ledger, ingester: in, now: now,
-		log: log.With().Str("component", "scheduler").Logger()}
+// New returns a scheduler.
+func New(cfg Config, deps Deps) *Scheduler {
+	return &Scheduler{cfg: cfg.WithDefaults(), deps: deps, log: deps.Log.With().Str("component", "scheduler").Logger()}
 }
 
-// Run works until ctx ends, then gives up the lease so that another replica
-// can lead at once.
+// Run works until ctx ends, then gives up the lease (if it holds it) so that
+// another replica can lead at once.
 func (s *Scheduler) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
@@ -97,13 +115,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.tick(ctx)
 		select {
 		case <-ctx.Done():
-			if s.leading {
-				release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-				defer cancel()
-				if err := s.lease.Release(release); err != nil {
-					s.log.Warn().Err(err).Msg("could not release the leader lease; it will lapse")
-				}
+			// Release even when the last tick lost track of the lease (a
+			// renewal cut short by the ending ctx): Release checks the owner.
+			release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if err := s.deps.Lease.Release(release); err != nil {
+				s.log.Warn().Err(err).Msg("could not release the leader lease; it will lapse")
 			}
+			s.leading.Store(false)
 			return nil
 		case <-t.C:
 		}
@@ -111,18 +130,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 // Leading reports whether this replica held the lease at its last tick.
-func (s *Scheduler) Leading() bool { return s.leading }
+func (s *Scheduler) Leading() bool { return s.leading.Load() }
 
 func (s *Scheduler) tick(ctx context.Context) {
-	held, err := s.lease.Acquire(ctx)
+	held, err := s.deps.Lease.Acquire(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn().Err(err).Msg("cannot reach Redis for the leader lease")
 		}
 		held = false
 	}
-	if held != s.leading {
-		s.leading = held
+	if s.leading.Swap(held) != held {
 		if held {
 			s.log.Info().Msg("leading: running periodic work")
 		} else {
@@ -132,9 +150,10 @@ func (s *Scheduler) tick(ctx context.Context) {
 	if !held {
 		return
 	}
-	if now := s.now(); now.Sub(s.lastSweep) >= s.cfg.SweepInterval {
+	if now := s.deps.Now(); now.Sub(s.lastSweep) >= s.cfg.SweepInterval {
 		s.lastSweep = now
 		s.sweepStranded(ctx, now)
+		s.sweepStuckExecutions(ctx, now)
 	}
 }
 
@@ -142,7 +161,7 @@ func (s *Scheduler) tick(ctx context.Context) {
 // processed: an ingest whose enqueue failed after the store, with no
 // redelivery to complete it.
 func (s *Scheduler) sweepStranded(ctx context.Context, now time.Time) {
-	evs, err := s.events.Stranded(ctx, now.Add(-s.cfg.StrandedAfter), 1000)
+	evs, err := s.deps.Events.Stranded(ctx, now.Add(-s.cfg.StrandedAfter), now, sweepBatch)
 	if err != nil {
 		s.log.Warn().Err(err).Msg("stranded-event sweep failed")
 		return
@@ -150,12 +169,74 @@ func (s *Scheduler) sweepStranded(ctx context.Context, now time.Time) {
 	if len(evs) == 0 {
 		return
 	}
-	n, err := s.ingester.Requeue(ctx, evs)
+	n, err := s.deps.Ingester.Requeue(ctx, evs)
 	if err != nil {
 		s.log.Warn().Err(err).Msg("stranded-event sweep could not queue events")
 		return
 	}
 	if n > 0 {
 		s.log.Warn().Int("requeued", n).Msg("queued stranded events again")
+	}
+}
+
+// sweepBatch bounds the work of one sweep.
+const sweepBatch = 1000
+
+// sweepStuckExecutions finds executions whose task chain broke (a crash
+// between recording a state and queueing the next task, a task archived
+// after its retries): pending ones get their invocation queued again, and
+// running ones past their deadline a poll, which ends them as timed out or
+// records the result the flow has. Both tasks are no-ops when a task of that
+// identity is already queued, or when the execution moved on meanwhile.
+func (s *Scheduler) sweepStuckExecutions(ctx context.Context, now time.Time) {
+	requeued := 0
+	pending, err := s.deps.Executions.Older(ctx, flows.StatusPending, now.Add(-s.cfg.StrandedAfter), sweepBatch)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("stuck-execution sweep failed")
+		return
+	}
+	for _, e := range pending {
+		task, err := tasks.NewInvokeTask(e.ExecutionID)
+		if err == nil {
+			var isNew bool
+			isNew, err = tasks.Enqueue(ctx, s.deps.Queue, task)
+			if isNew {
+				requeued++
+			}
+		}
+		if err != nil {
+			s.log.Warn().Err(err).Msg("stuck-execution sweep could not queue an invocation")
+			return
+		}
+	}
+	// Any running execution created this long ago is past its deadline.
+	var longest time.Duration
+	for _, f := range s.deps.Registry.List("") {
+		longest = max(longest, f.Timeout)
+	}
+	running, err := s.deps.Executions.Older(ctx, flows.StatusRunning, now.Add(-longest-s.cfg.StrandedAfter), sweepBatch)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("stuck-execution sweep failed")
+		return
+	}
+	for _, e := range running {
+		if e.Deadline.IsZero() || now.Before(e.Deadline.Add(s.cfg.StrandedAfter)) {
+			continue
+		}
+		task, err := tasks.NewPollTask(e.ExecutionID, e.Polls+1, 0)
+		if err == nil {
+			var isNew bool
+			isNew, err = tasks.Enqueue(ctx, s.deps.Queue, task)
+			if isNew {
+				requeued++
+			}
+		}
+		if err != nil {
+			s.log.Warn().Err(err).Msg("stuck-execution sweep could not queue a poll")
+			return
+		}
+	}
+	if requeued > 0 {
+		s.log.Warn().Int("requeued", requeued).Msg("queued tasks again for stuck executions")
 	}
 }

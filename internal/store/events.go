@@ -19,6 +19,9 @@ const (
 	StateReceived = "received"
 	// StateProcessed: rules evaluated, executions created.
 	StateProcessed = "processed"
+	// stateQueued is what Put reports for a received event whose task is
+	// known to be queued; the record's state is still received.
+	stateQueued = "queued"
 )
 
 // DefaultEventRetention is how long an event's record, and so its
@@ -50,10 +53,12 @@ func NewEvents(rdb redis.UniversalClient, prefix string, retention time.Duration
 }
 
 // putEvent stores an event unless its record exists, and returns the state
-// it was found in, or "new".
+// it was found in ("queued" for a received event whose task was enqueued),
+// or "new".
 // KEYS: event, all, by type, by user, in flight. ARGV: json, score, now, ttl ms, id, has user.
 var putEvent = redis.NewScript(`
 local st = redis.call('HGET', KEYS[1], 'state')
+if st == 'received' and redis.call('HEXISTS', KEYS[1], 'queued') == 1 then return 'queued' end
 if st then return st end
 redis.call('HSET', KEYS[1], 'json', ARGV[1], 'state', 'received', 'received_at', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -62,6 +67,13 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
 if ARGV[6] == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[5]) end
 redis.call('ZADD', KEYS[5], ARGV[3], ARGV[5])
 return 'new'
+`)
+
+// markQueued notes that an event's processing task was enqueued, so that a
+// redelivery is a duplicate without a second enqueue. KEYS: event.
+var markQueued = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'state') == 'received' then redis.call('HSET', KEYS[1], 'queued', 1) end
+return 0
 `)
 
 // markProcessed records the executions an event triggered and takes it off
@@ -80,6 +92,11 @@ type PutResult struct {
 	// State is the state the event was found in when it was not new.
 	State string
 }
+
+// NeedsQueueing reports whether the event's processing task must be
+// enqueued: it is new, or an earlier attempt stored it but may have failed
+// before its enqueue.
+func (r PutResult) NeedsQueueing() bool { return r.New || r.State == StateReceived }
 
 // Put stores events that are not yet in the ledger, in one round trip, and
 // reports for each whether it was new. A nil error means every event is
@@ -116,6 +133,18 @@ func (s *Events) Put(ctx context.Context, evs []events.SSOEvent, now time.Time) 
 		out[i] = PutResult{New: st == "new", State: st}
 	}
 	return out, nil
+}
+
+// MarkQueued notes that the events' processing tasks are queued.
+func (s *Events) MarkQueued(ctx context.Context, ids []string) error {
+	pipe := s.rdb.Pipeline()
+	for _, id := range ids {
+		markQueued.Eval(ctx, pipe, []string{s.keys.event(id)})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("mark events queued: %w", err)
+	}
+	return nil
 }
 
 // MarkProcessed records the executions an event triggered.
@@ -218,8 +247,8 @@ func (s *Events) List(ctx context.Context, q EventQuery) ([]*EventRecord, error)
 				out = append(out, r)
 			}
 		}
-		if len(ids) < page || !filterType {
-			break
+		if len(ids) < page {
+			break // the index is exhausted
 		}
 	}
 	if out == nil {
@@ -254,11 +283,12 @@ func (s *Events) getMany(ctx context.Context, ids []string) ([]*EventRecord, err
 	return out, nil
 }
 
-// Stranded returns up to limit events that were stored before cutoff and
-// are still not processed: their processing task may never have been
-// enqueued (the enqueue failed after the store), or is waiting in a backlog.
-// Entries whose record has expired are dropped from the in-flight set.
-func (s *Events) Stranded(ctx context.Context, cutoff time.Time, limit int) ([]events.SSOEvent, error) {
+// Stranded returns up to limit events that were stored (or last swept)
+// before cutoff and are still not processed: their processing task may never
+// have been enqueued (the enqueue failed after the store), or is waiting in a
+// backlog. The events returned count as swept at now. Entries whose record
+// has expired are dropped from the in-flight set.
+func (s *Events) Stranded(ctx context.Context, cutoff, now time.Time, limit int) ([]events.SSOEvent, error) {
 	k := s.keys
 	ids, err := s.rdb.ZRangeByScore(ctx, k.eventsInflight(), &redis.ZRangeBy{
 		Min: "-inf", Max: millis(cutoff), Count: int64(limit),
@@ -272,10 +302,20 @@ func (s *Events) Stranded(ctx context.Context, cutoff time.Time, limit int) ([]e
 	}
 	found := make(map[string]bool, len(recs))
 	var out []events.SSOEvent
+	var bump []redis.Z
 	for _, r := range recs {
 		found[r.Event.EventID] = true
 		if r.State == StateReceived {
 			out = append(out, r.Event)
+			bump = append(bump, redis.Z{Score: float64(now.UnixMilli()), Member: r.Event.EventID})
+		}
+	}
+	// Move the returned events to the back of the set, so that the next
+	// sweep looks at others: events whose task is stuck (archived) cannot
+	// keep newer stranded ones from being found.
+	if len(bump) > 0 {
+		if err := s.rdb.ZAddXX(ctx, k.eventsInflight(), bump...).Err(); err != nil {
+			return nil, fmt.Errorf("bump in-flight events: %w", err)
 		}
 	}
 	var gone []any

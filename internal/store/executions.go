@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -63,7 +65,7 @@ return 1
 func (s *Executions) Create(ctx context.Context, e *flows.ExecutionResult) (bool, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("%w: %w", ErrUnencodable, err)
 	}
 	k := s.keys
 	st := string(e.Status)
@@ -99,27 +101,42 @@ func (s *Executions) get(ctx context.Context, id string) (*flows.ExecutionResult
 	return &e, rev, nil
 }
 
+// ErrUnencodable is returned for an execution that cannot be stored as JSON
+// (its input or output holds NaN or an infinity, say). Retrying cannot help.
+var ErrUnencodable = errors.New("execution cannot be encoded")
+
 // maxUpdateAttempts bounds the retries of an update that keeps losing races.
-const maxUpdateAttempts = 20
+const maxUpdateAttempts = 50
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Update implements flows.History with optimistic concurrency: the change is
 // applied to the state read, and stored only if no one wrote in between.
 func (s *Executions) Update(ctx context.Context, id string, change func(*flows.ExecutionResult) error) (*flows.ExecutionResult, error) {
-	for range maxUpdateAttempts {
+	for attempt := range maxUpdateAttempts {
 		e, rev, err := s.get(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		old := e.Status
+		old, flowID := e.Status, e.FlowID
 		if err := change(e); err != nil {
 			return e, err
 		}
-		if e.ExecutionID != id {
-			return nil, errors.New("store: an update may not change the execution id")
+		if e.ExecutionID != id || e.FlowID != flowID {
+			return nil, errors.New("store: an update may not change the execution id or flow id")
 		}
 		data, err := json.Marshal(e)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrUnencodable, err)
 		}
 		k := s.keys
 		n, err := updateExec.Run(ctx, s.rdb,
@@ -133,6 +150,11 @@ func (s *Executions) Update(ctx context.Context, id string, change func(*flows.E
 			return nil, fmt.Errorf("%w: %s", flows.ErrNotFound, id)
 		case n == 1:
 			return e, nil
+		}
+		// Another writer got there first: back off a little, with jitter so
+		// that contending writers spread out, and try on the newer state.
+		if err := sleepCtx(ctx, time.Duration(attempt+1)*time.Millisecond+rand.N(2*time.Millisecond)); err != nil {
+			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("update execution %s: still conflicting after %d attempts", id, maxUpdateAttempts)
@@ -186,6 +208,18 @@ func (s *Executions) getMany(ctx context.Context, ids []string) ([]*flows.Execut
 		out = append(out, &e)
 	}
 	return out, nil
+}
+
+// Older returns up to limit executions with this status created before
+// cutoff, oldest first: the candidates of the stuck-execution sweep.
+func (s *Executions) Older(ctx context.Context, status flows.Status, cutoff time.Time, limit int) ([]*flows.ExecutionResult, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.keys.execsByStatus(string(status)), &redis.ZRangeBy{
+		Min: "-inf", Max: "(" + millis(cutoff), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list %s executions: %w", status, err)
+	}
+	return s.getMany(ctx, ids)
 }
 
 // GetMany returns the executions with these ids, in order, skipping any

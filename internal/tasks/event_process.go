@@ -79,9 +79,13 @@ func (h *Handlers) ProcessEvent(ctx context.Context, t *asynq.Task) error {
 			RuleID:      m.Rule.ID,
 			RuleVersion: m.Rule.Version,
 		}
+		_, inputErr := json.Marshal(m.Input)
 		switch {
 		case m.Err != nil:
 			_ = exec.Complete(now, flows.StatusFailed, nil, m.Err.Error())
+		case inputErr != nil:
+			exec.InputData = nil
+			_ = exec.Complete(now, flows.StatusFailed, nil, fmt.Sprintf("rule %q: input cannot be sent as JSON: %v", m.Rule.ID, inputErr))
 		case !h.Flows.Has(m.Rule.FlowID):
 			_ = exec.Complete(now, flows.StatusFailed, nil, fmt.Sprintf("%v %q", flows.ErrUnknownFlow, m.Rule.FlowID))
 		}

@@ -63,11 +63,16 @@ func (h *Handlers) InvokeFlow(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	if exec.Status != flows.StatusPending {
-		return nil
-	}
 	flow, ok := h.Flows.Get(exec.FlowID)
-	if !ok {
+	switch {
+	case exec.Status == flows.StatusRunning && exec.Polls == 0 && ok:
+		// Invoked by an earlier run of this task, which then could not
+		// queue the first poll (or was stopped first): queue it now, or
+		// nothing ever would. A poll already queued makes this a no-op.
+		return h.schedulePoll(ctx, exec, flow, 1)
+	case exec.Status != flows.StatusPending:
+		return nil
+	case !ok:
 		return h.giveUpOrRetry(ctx, exec.ExecutionID, flows.Permanent(fmt.Errorf("%w %q", flows.ErrUnknownFlow, exec.FlowID)))
 	}
 	if err := ctx.Err(); err != nil {
@@ -80,6 +85,9 @@ func (h *Handlers) InvokeFlow(ctx context.Context, t *asynq.Task) error {
 			return ctx.Err() // cancelled, not failed: the task runs again
 		}
 		return h.giveUpOrRetry(ctx, exec.ExecutionID, fmt.Errorf("invoke %s: %w", exec.FlowID, err))
+	}
+	if err := storable(inv); err != nil {
+		return h.fail(ctx, exec.ExecutionID, err.Error())
 	}
 	updated, err := h.History.Update(ctx, exec.ExecutionID, func(e *flows.ExecutionResult) error {
 		if e.Status != flows.StatusPending {
@@ -124,6 +132,16 @@ func (h *Handlers) schedulePoll(ctx context.Context, exec *flows.ExecutionResult
 	}
 	_, err = Enqueue(ctx, h.Queue, task)
 	return err
+}
+
+// storable reports an output that the history could not store as JSON (NaN
+// or an infinity in it): retrying would not help, so the execution fails
+// saying why.
+func storable(inv *flows.Invocation) error {
+	if _, err := json.Marshal(inv.Output); err != nil {
+		return fmt.Errorf("the flow's output cannot be stored: %v", err)
+	}
+	return nil
 }
 
 func decodeExecutionPayload(t *asynq.Task) (ExecutionPayload, error) {

@@ -59,18 +59,23 @@ func (h *Handlers) PollFlow(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		return h.giveUpOrRetry(ctx, exec.ExecutionID, flows.Permanent(fmt.Errorf("%w %q", flows.ErrUnknownFlow, exec.FlowID)))
 	}
-	if now := h.Now(); !exec.Deadline.IsZero() && now.After(exec.Deadline) {
-		return h.fail(ctx, exec.ExecutionID, fmt.Sprintf("timed out: no result within %s", flow.Timeout))
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Ask first, even past the deadline: a flow that finished in time but
+	// was polled late (a backlog, a sweep) gets its real result.
 	inv, err := h.Connector.Status(ctx, exec)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return h.giveUpOrRetry(ctx, exec.ExecutionID, fmt.Errorf("status of %s: %w", exec.FlowID, err))
+	}
+	if !inv.Status.IsTerminal() && !exec.Deadline.IsZero() && h.Now().After(exec.Deadline) {
+		return h.fail(ctx, exec.ExecutionID, fmt.Sprintf("timed out: no result within %s", flow.Timeout))
+	}
+	if err := storable(inv); err != nil {
+		return h.fail(ctx, exec.ExecutionID, err.Error())
 	}
 	updated, err := h.History.Update(ctx, exec.ExecutionID, func(e *flows.ExecutionResult) error {
 		e.Polls = max(e.Polls, p.Poll)

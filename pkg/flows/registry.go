@@ -100,7 +100,7 @@ func (r *Registry) List(flowType string) []Flow {
 	if flowType == "" {
 		return slices.Clone(r.flows)
 	}
-	var out []Flow
+	out := []Flow{}
 	for _, f := range r.flows {
 		if f.Type == flowType {
 			out = append(out, f)
