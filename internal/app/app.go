@@ -169,19 +169,29 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log zerolog.Log
 	return nil
 }
 
-func runIngest(ctx context.Context, cfg Config, log zerolog.Logger, ready func(string)) error {
+// openService connects to REDIS_URL and builds the core of a service
+// process; close releases both.
+func openService(cfg Config, log zerolog.Logger) (*core, func(), error) {
 	rdb, err := openRedis(cfg.RedisURL)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer rdb.Close()
 	c, err := newCore(cfg, rdb, log)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, nil, err
+	}
+	return c, func() { c.close(); _ = rdb.Close() }, nil
+}
+
+func runIngest(ctx context.Context, cfg Config, log zerolog.Logger, ready func(string)) error {
+	c, closeAll, err := openService(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer closeAll()
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := rdb.Ping(pctx).Err(); err != nil {
+	if err := c.rdb.Ping(pctx).Err(); err != nil {
 		log.Warn().Err(err).Msg("Redis is not reachable: serving, but events get 503 until it is")
 	}
 	cancel()
@@ -199,20 +209,15 @@ func warnOpen(cfg Config, log zerolog.Logger) {
 }
 
 func runWorker(ctx context.Context, cfg Config, log zerolog.Logger, ready func(string)) error {
-	rdb, err := openRedis(cfg.RedisURL)
+	c, closeAll, err := openService(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
-	c, err := newCore(cfg, rdb, log)
-	if err != nil {
-		return err
-	}
-	defer c.close()
+	defer closeAll()
 	if cfg.FlowsPath == "" {
 		log.Warn().Msg("SSOFLOW_FLOWS is not set: running the built-in mock flows")
 	}
-	if err := waitForRedis(ctx, rdb, log); err != nil {
+	if err := waitForRedis(ctx, c.rdb, log); err != nil {
 		return err
 	}
 	w := c.worker()
@@ -242,17 +247,12 @@ func (c *core) serveMetrics(ctx context.Context, ready func(string)) error {
 }
 
 func runScheduler(ctx context.Context, cfg Config, log zerolog.Logger, ready func(string)) error {
-	rdb, err := openRedis(cfg.RedisURL)
+	c, closeAll, err := openService(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
-	c, err := newCore(cfg, rdb, log)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	if err := waitForRedis(ctx, rdb, log); err != nil {
+	defer closeAll()
+	if err := waitForRedis(ctx, c.rdb, log); err != nil {
 		return err
 	}
 	host, _ := os.Hostname()

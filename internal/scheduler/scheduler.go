@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
 	"github.com/ssoflow/ssoflow/internal/ingest"
@@ -197,15 +198,7 @@ func (s *Scheduler) sweepStuckExecutions(ctx context.Context, now time.Time) {
 	}
 	for _, e := range pending {
 		task, err := tasks.NewInvokeTask(e.ExecutionID)
-		if err == nil {
-			var isNew bool
-			isNew, err = tasks.Enqueue(ctx, s.deps.Queue, task)
-			if isNew {
-				requeued++
-			}
-		}
-		if err != nil {
-			s.log.Warn().Err(err).Msg("stuck-execution sweep could not queue an invocation")
+		if !s.requeue(ctx, task, err, &requeued) {
 			return
 		}
 	}
@@ -224,19 +217,28 @@ func (s *Scheduler) sweepStuckExecutions(ctx context.Context, now time.Time) {
 			continue
 		}
 		task, err := tasks.NewPollTask(e.ExecutionID, e.Polls+1, 0)
-		if err == nil {
-			var isNew bool
-			isNew, err = tasks.Enqueue(ctx, s.deps.Queue, task)
-			if isNew {
-				requeued++
-			}
-		}
-		if err != nil {
-			s.log.Warn().Err(err).Msg("stuck-execution sweep could not queue a poll")
+		if !s.requeue(ctx, task, err, &requeued) {
 			return
 		}
 	}
 	if requeued > 0 {
 		s.log.Warn().Int("requeued", requeued).Msg("queued tasks again for stuck executions")
 	}
+}
+
+// requeue enqueues a task that a constructor returned with err, counting
+// it in *n when it is new. It reports false, having logged why, when the
+// sweep should stop.
+func (s *Scheduler) requeue(ctx context.Context, task *asynq.Task, err error, n *int) bool {
+	if err == nil {
+		var isNew bool
+		if isNew, err = tasks.Enqueue(ctx, s.deps.Queue, task); isNew {
+			*n++
+		}
+	}
+	if err != nil {
+		s.log.Warn().Err(err).Msg("stuck-execution sweep could not queue a task")
+		return false
+	}
+	return true
 }

@@ -52,14 +52,7 @@ var errNotPending = errors.New("execution is no longer pending")
 // crash between the call and its record makes the retry call again: flows
 // see each execution at least once, with its id as correlation id.
 func (h *Handlers) InvokeFlow(ctx context.Context, t *asynq.Task) error {
-	p, err := decodeExecutionPayload(t)
-	if err != nil {
-		return err
-	}
-	exec, err := h.History.Get(ctx, p.ExecutionID)
-	if errors.Is(err, flows.ErrNotFound) {
-		return permanent(err)
-	}
+	_, exec, err := h.loadExecution(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -144,13 +137,19 @@ func storable(inv *flows.Invocation) error {
 	return nil
 }
 
-func decodeExecutionPayload(t *asynq.Task) (ExecutionPayload, error) {
+// loadExecution decodes a flow task's payload and reads its execution. A
+// bad payload or a missing execution is permanent.
+func (h *Handlers) loadExecution(ctx context.Context, t *asynq.Task) (ExecutionPayload, *flows.ExecutionResult, error) {
 	var p ExecutionPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return p, permanent(fmt.Errorf("decode %s payload: %w", t.Type(), err))
+		return p, nil, permanent(fmt.Errorf("decode %s payload: %w", t.Type(), err))
 	}
 	if p.ExecutionID == "" {
-		return p, permanent(fmt.Errorf("%s payload has no execution_id", t.Type()))
+		return p, nil, permanent(fmt.Errorf("%s payload has no execution_id", t.Type()))
 	}
-	return p, nil
+	exec, err := h.History.Get(ctx, p.ExecutionID)
+	if errors.Is(err, flows.ErrNotFound) {
+		return p, nil, permanent(err)
+	}
+	return p, exec, err
 }

@@ -3,7 +3,6 @@ package tasks
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -41,14 +40,7 @@ func NewPollTask(executionID string, n int, delay time.Duration) (*asynq.Task, e
 
 // PollFlow handles flow:poll.
 func (h *Handlers) PollFlow(ctx context.Context, t *asynq.Task) error {
-	p, err := decodeExecutionPayload(t)
-	if err != nil {
-		return err
-	}
-	exec, err := h.History.Get(ctx, p.ExecutionID)
-	if errors.Is(err, flows.ErrNotFound) {
-		return permanent(err)
-	}
+	p, exec, err := h.loadExecution(ctx, t)
 	if err != nil {
 		return err
 	}

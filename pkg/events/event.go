@@ -76,33 +76,23 @@ func (e *SSOEvent) Normalize() {
 
 // Validate reports every problem that makes the event unusable, joined.
 func (e *SSOEvent) Validate() error {
-	var errs []error
-	if e.EventID == "" {
-		errs = append(errs, errors.New("event_id is required"))
-	} else if len(e.EventID) > MaxIDLength {
-		errs = append(errs, fmt.Errorf("event_id is longer than %d bytes", MaxIDLength))
+	return errors.Join(checkID("event_id", e.EventID), checkID("event_type", e.EventType))
+}
+
+// checkID reports a required, bounded identifier that is missing or too long.
+func checkID(field, v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("%s is required", field)
+	case len(v) > MaxIDLength:
+		return fmt.Errorf("%s is longer than %d bytes", field, MaxIDLength)
 	}
-	if e.EventType == "" {
-		errs = append(errs, errors.New("event_type is required"))
-	} else if len(e.EventType) > MaxIDLength {
-		errs = append(errs, fmt.Errorf("event_type is longer than %d bytes", MaxIDLength))
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Validate reports every missing required field of a LogEvent, joined.
 func (e *LogEvent) Validate() error {
-	var errs []error
-	if e.UUID == "" {
-		errs = append(errs, errors.New("uuid is required"))
-	} else if len(e.UUID) > MaxIDLength {
-		errs = append(errs, fmt.Errorf("uuid is longer than %d bytes", MaxIDLength))
-	}
-	if e.EventType == "" {
-		errs = append(errs, errors.New("eventType is required"))
-	} else if len(e.EventType) > MaxIDLength {
-		errs = append(errs, fmt.Errorf("eventType is longer than %d bytes", MaxIDLength))
-	}
+	errs := []error{checkID("uuid", e.UUID), checkID("eventType", e.EventType)}
 	if e.Published.IsZero() {
 		errs = append(errs, errors.New("published is required"))
 	}
