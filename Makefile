@@ -27,6 +27,12 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: staticcheck
+staticcheck: ## staticcheck (fetched and built by go run)
+	$(GO) run $(STATICCHECK) ./...
+
 .PHONY: fuzz
 fuzz: ## run each fuzzer for FUZZTIME (default 30s)
 	$(GO) test ./pkg/events -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)

@@ -158,9 +158,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil {
-			errs = append(errs, errors.New("REDIS_URL is not a URL: want redis://host:port/db or rediss://..."))
+			errs = append(errs, errors.New("REDIS_URL is not a URL: want redis://host:port/db or rediss://host:port/db"))
 		} else if u.Scheme != "redis" && u.Scheme != "rediss" {
-			errs = append(errs, fmt.Errorf("REDIS_URL %q: want redis://host:port/db or rediss://...", u.Redacted()))
+			errs = append(errs, fmt.Errorf("REDIS_URL %q: want redis://host:port/db or rediss://host:port/db", u.Redacted()))
 		}
 	}
 	if c.Addr != "" && !strings.Contains(c.Addr, ":") {

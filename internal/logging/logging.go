@@ -38,10 +38,19 @@ type Asynq struct{ Log zerolog.Logger }
 
 var _ asynq.Logger = Asynq{}
 
+// Debug implements asynq.Logger.
 func (a Asynq) Debug(args ...any) { a.Log.Debug().Msg(fmt.Sprint(args...)) }
-func (a Asynq) Info(args ...any)  { a.Log.Info().Msg(fmt.Sprint(args...)) }
-func (a Asynq) Warn(args ...any)  { a.Log.Warn().Msg(fmt.Sprint(args...)) }
+
+// Info implements asynq.Logger.
+func (a Asynq) Info(args ...any) { a.Log.Info().Msg(fmt.Sprint(args...)) }
+
+// Warn implements asynq.Logger.
+func (a Asynq) Warn(args ...any) { a.Log.Warn().Msg(fmt.Sprint(args...)) }
+
+// Error implements asynq.Logger.
 func (a Asynq) Error(args ...any) { a.Log.Error().Msg(fmt.Sprint(args...)) }
+
+// Fatal implements asynq.Logger; it exits the process, as asynq expects.
 func (a Asynq) Fatal(args ...any) { a.Log.Fatal().Msg(fmt.Sprint(args...)) }
 
 // AsynqLevel maps a zerolog level to asynq's.

@@ -19,9 +19,6 @@ const (
 	StateReceived = "received"
 	// StateProcessed: rules evaluated, executions created.
 	StateProcessed = "processed"
-	// stateQueued is what Put reports for a received event whose task is
-	// known to be queued; the record's state is still received.
-	stateQueued = "queued"
 )
 
 // DefaultEventRetention is how long an event's record, and so its
@@ -89,7 +86,9 @@ return 1
 type PutResult struct {
 	// New is true when the event was stored now.
 	New bool
-	// State is the state the event was found in when it was not new.
+	// State is the state the event was found in when it was not new:
+	// received, processed, or "queued" for a received event whose task is
+	// known to be queued.
 	State string
 }
 

@@ -85,8 +85,8 @@ func permanent(err error) error { return fmt.Errorf("%w: %w", err, asynq.SkipRet
 // error now exhausts its retries.
 func lastAttempt(ctx context.Context) bool {
 	n, ok1 := asynq.GetRetryCount(ctx)
-	max, ok2 := asynq.GetMaxRetry(ctx)
-	return ok1 && ok2 && n >= max
+	maxRetry, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && n >= maxRetry
 }
 
 // fail moves an execution to failed with msg, unless it is already

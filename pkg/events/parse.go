@@ -253,7 +253,7 @@ func (d *Decoder) readValue() error {
 		if errors.Is(err, io.EOF) {
 			return io.EOF
 		}
-		return d.lines.syntaxError(d.dec.InputOffset(), err)
+		return d.lines.syntaxError(err)
 	}
 	start = d.lines.skipSpace(start)
 	startLine, _ := d.lines.position(start)
@@ -288,8 +288,10 @@ func (d *Decoder) readValue() error {
 func (d *Decoder) queueArray(raw json.RawMessage, start int64) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
+	// raw is one value the stream decoder has already checked, so these
+	// reads cannot fail on syntax.
 	if _, err := dec.Token(); err != nil { // '['
-		return d.lines.syntaxError(start+dec.InputOffset(), err)
+		return fmt.Errorf("read array: %w", err)
 	}
 	var elems []json.RawMessage
 	var offs []int64
@@ -297,7 +299,7 @@ func (d *Decoder) queueArray(raw json.RawMessage, start int64) error {
 		elemStart := dec.InputOffset()
 		var elem json.RawMessage
 		if err := dec.Decode(&elem); err != nil {
-			return d.lines.syntaxError(start+dec.InputOffset(), err)
+			return fmt.Errorf("read array element: %w", err)
 		}
 		elems = append(elems, elem)
 		offs = append(offs, d.lines.skipSpace(start+elemStart))
@@ -565,8 +567,9 @@ func (t *lineTracker) skipSpace(off int64) int64 {
 	return t.base + int64(n)
 }
 
-func (t *lineTracker) syntaxError(off int64, err error) error {
+func (t *lineTracker) syntaxError(err error) error {
 	var se *json.SyntaxError
+	var off int64
 	msg := "unexpected end of input"
 	switch {
 	case errors.As(err, &se):

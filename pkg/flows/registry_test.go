@@ -371,7 +371,7 @@ func TestNewRouterUnknownConnector(t *testing.T) {
 }
 
 // valueConnector is a Connector whose dynamic type is not comparable.
-type valueConnector struct{ tags []string }
+type valueConnector struct{ _ []string }
 
 func (valueConnector) Invoke(context.Context, flows.InvokeRequest) (*flows.Invocation, error) {
 	return &flows.Invocation{Status: flows.StatusSuccess}, nil

@@ -17,7 +17,6 @@ type Set struct {
 	exact map[string][]int           // Okta type -> rule positions
 	seed  map[events.EventType][]int // seed name -> rule positions
 	globs []int                      // rules with a wildcard pattern
-	gpats map[int][]string           // their patterns
 }
 
 // NewSet checks and compiles rules. Every problem of every rule is reported
