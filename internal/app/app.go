@@ -105,7 +105,8 @@ func Main(ctx context.Context, cmd Command, args []string, getenv func(string) s
 	if ready == nil {
 		ready = func(string) {}
 	}
-	if err := cmd.run(ctx, cfg, log, ready); err != nil {
+	redis.SetLogger(logging.Redis{Log: log.With().Str("component", "redis").Logger()})
+	if err := cmd.run(ctx, cfg, log, ready); err != nil && (ctx.Err() == nil || !errors.Is(err, context.Canceled)) {
 		log.Error().Err(err).Msg("stopped with an error")
 		return exitError
 	}
@@ -118,8 +119,9 @@ func (cmd Command) flagSet(cfg *Config, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "usage: %s [flags]\n\n%s.\nFlags override the environment.\n\n", cmd.Name, cmd.Summary)
+		fmt.Fprintf(out, "usage: %s [flags]\n\n%s.\nFlags override the environment.\n\nFlags:\n", cmd.Name, cmd.Summary)
 		fs.PrintDefaults()
+		fmt.Fprintf(out, "\nEnvironment:\n%s", envHelp)
 	}
 	cfg.registerFlags(fs, cmd.flags)
 	return fs
@@ -140,7 +142,7 @@ func Version() string {
 
 // serveHTTP listens on addr and serves h until ctx ends, then shuts down
 // gracefully. ready is called with the bound address once it listens.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log zerolog.Logger, ready func(string)) error {
+func serveHTTP(ctx context.Context, what, addr string, h http.Handler, log zerolog.Logger, ready func(string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -154,7 +156,7 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log zerolog.Log
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Msg("HTTP API listening")
+	log.Info().Str("addr", ln.Addr().String()).Msg(what + " listening")
 	ready(ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -191,12 +193,17 @@ func runIngest(ctx context.Context, cfg Config, log zerolog.Logger, ready func(s
 	}
 	defer closeAll()
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := c.rdb.Ping(pctx).Err(); err != nil {
+	err = c.rdb.Ping(pctx).Err()
+	cancel()
+	var rerr redis.Error
+	switch {
+	case errors.As(err, &rerr):
+		return fmt.Errorf("refused by Redis: %w", err)
+	case err != nil:
 		log.Warn().Err(err).Msg("Redis is not reachable: serving, but events get 503 until it is")
 	}
-	cancel()
 	warnOpen(cfg, log)
-	return serveHTTP(ctx, cfg.Addr, c.api(), log, ready)
+	return serveHTTP(ctx, "HTTP API", cfg.Addr, c.api(), log, ready)
 }
 
 func warnOpen(cfg Config, log zerolog.Logger) {
@@ -243,7 +250,7 @@ func (c *core) serveMetrics(ctx context.Context, ready func(string)) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	return serveHTTP(ctx, c.cfg.MetricsAddr, mux, c.log, ready)
+	return serveHTTP(ctx, "metrics and health", c.cfg.MetricsAddr, mux, c.log, ready)
 }
 
 func runScheduler(ctx context.Context, cfg Config, log zerolog.Logger, ready func(string)) error {
@@ -273,7 +280,7 @@ func runDev(ctx context.Context, cfg Config, log zerolog.Logger, ready func(stri
 			return fmt.Errorf("start embedded Redis: %w", err)
 		}
 		defer mr.Close()
-		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		rdb = redis.NewClient(withTimeouts(&redis.Options{Addr: mr.Addr()}))
 		log.Info().Str("addr", mr.Addr()).Msg("embedded Redis (miniredis) started; its data is gone when dev stops")
 	} else {
 		var err error
@@ -303,5 +310,5 @@ func runDev(ctx context.Context, cfg Config, log zerolog.Logger, ready func(stri
 		<-schedDone
 	}()
 	log.Info().Str("rules", c.rules.String()).Int("flows", len(c.registry.List(""))).Msg("dev stack running: ingest, worker and scheduler")
-	return serveHTTP(ctx, cfg.Addr, c.api(), log, ready)
+	return serveHTTP(ctx, "HTTP API", cfg.Addr, c.api(), log, ready)
 }

@@ -61,7 +61,8 @@ type Config struct {
 	// EventRetention is SSOFLOW_EVENT_RETENTION: how long events are kept,
 	// and so deduplicated. Default 168h.
 	EventRetention time.Duration
-	// MaxBodyBytes bounds an HTTP request body. Default 10 MiB.
+	// MaxBodyBytes is SSOFLOW_MAX_BODY_BYTES: the largest HTTP request body.
+	// Default 10 MiB.
 	MaxBodyBytes int64
 	// MetricsAddr is SSOFLOW_METRICS_ADDR: where a worker or scheduler serves
 	// /metrics and /healthz. Empty (the default): not served.
@@ -71,6 +72,22 @@ type Config struct {
 	// Scheduler configures the scheduler.
 	Scheduler scheduler.Config
 }
+
+// envHelp describes the environment variables, for -h.
+const envHelp = `  REDIS_URL                     Redis, redis:// or rediss:// (default redis://127.0.0.1:6379/0; dev: embedded)
+  SSOFLOW_ADDR                  HTTP API address (default :8080; dev: 127.0.0.1:8080)
+  SSOFLOW_RULES                 trigger rules YAML (default: the built-in example rules)
+  SSOFLOW_FLOWS                 flow registry YAML (default: the built-in mock flows)
+  SSOFLOW_HOOK_SECRET           Authorization value Okta sends to the event hook (default: not checked)
+  SSOFLOW_API_TOKEN             bearer token of the admin API (default: not checked)
+  SSOFLOW_EVENT_RETENTION       how long events are kept and deduplicated (default 168h)
+  SSOFLOW_MAX_BODY_BYTES        largest accepted request body (default 10485760)
+  SSOFLOW_METRICS_ADDR          worker/scheduler /metrics and /healthz address (default: off)
+  OKTA_WORKFLOWS_TIMEOUT        flow timeout when its registry entry names none, seconds (default 300)
+  OKTA_WORKFLOWS_POLL_INTERVAL  poll interval when its registry entry names none, seconds (default 2)
+  OKTA_ORG_URL, OKTA_API_TOKEN  the Okta org (not used by the mock flows)
+  LOG_LEVEL, LOG_FORMAT         debug|info|warn|error, json|console
+`
 
 // FromEnv reads the configuration from the environment, with defaults.
 func FromEnv(getenv func(string) string) (Config, error) {
@@ -105,6 +122,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("OKTA_WORKFLOWS_TIMEOUT", &c.FlowTimeout)
 	dur("OKTA_WORKFLOWS_POLL_INTERVAL", &c.PollInterval)
 	dur("SSOFLOW_EVENT_RETENTION", &c.EventRetention)
+	if v := getenv("SSOFLOW_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SSOFLOW_MAX_BODY_BYTES: %q is not a number of bytes", v))
+		}
+		c.MaxBodyBytes = n
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -138,7 +162,7 @@ func (c *Config) registerFlags(fs *flag.FlagSet, which flagSet) {
 	fs.StringVar(&c.FlowsPath, "flows", c.FlowsPath, "flow registry YAML; empty: the built-in mock flows (env SSOFLOW_FLOWS)")
 	if which&flagAddr != 0 {
 		fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address (env SSOFLOW_ADDR)")
-		fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted request body")
+		fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted request body (env SSOFLOW_MAX_BODY_BYTES)")
 	}
 	if which&flagRules != 0 {
 		fs.StringVar(&c.RulesPath, "rules", c.RulesPath, "trigger rules YAML; empty: the built-in example rules (env SSOFLOW_RULES)")

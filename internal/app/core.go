@@ -47,7 +47,24 @@ func openRedis(rawURL string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	return redis.NewClient(opts), nil
+	return redis.NewClient(withTimeouts(opts)), nil
+}
+
+// withTimeouts bounds every Redis call: a stalled Redis must turn into an
+// error the API can answer 503 with before Okta's 3 s are up, not into a
+// request that hangs. Calls honour their context's deadline too.
+func withTimeouts(opts *redis.Options) *redis.Options {
+	opts.ContextTimeoutEnabled = true
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = 2 * time.Second
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = 3 * time.Second
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = 3 * time.Second
+	}
+	return opts
 }
 
 // newCore loads the configuration files and builds the shared parts on rdb.
@@ -155,7 +172,9 @@ func (c *core) scheduler(owner string) *scheduler.Scheduler {
 }
 
 // waitForRedis pings Redis until it answers or ctx ends, so that a process
-// started before its Redis (docker compose) waits instead of failing.
+// started before its Redis (docker compose) waits instead of failing. An
+// error Redis itself answers (a database index out of range, a wrong
+// password) is a configuration error and returned at once.
 func waitForRedis(ctx context.Context, rdb redis.UniversalClient, log zerolog.Logger) error {
 	delay := 250 * time.Millisecond
 	for {
@@ -165,10 +184,14 @@ func waitForRedis(ctx context.Context, rdb redis.UniversalClient, log zerolog.Lo
 		if err == nil {
 			return nil
 		}
+		var rerr redis.Error
+		if errors.As(err, &rerr) {
+			return fmt.Errorf("refused by Redis: %w", err)
+		}
 		if ctx.Err() != nil {
 			return errors.Join(ctx.Err(), err)
 		}
-		log.Warn().Err(err).Dur("retry_in", delay).Msg("Redis is not reachable yet")
+		log.Warn().Err(err).Int64("retry_in_ms", delay.Milliseconds()).Msg("Redis is not reachable yet")
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -92,11 +91,9 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	}{viewOf(rec), execs})
 }
 
-// storeError answers a failed read: 503 when Redis cannot be reached.
+// storeError answers a failed read: 503 when Redis cannot be reached in
+// time.
 func (s *Server) storeError(w http.ResponseWriter, err error) {
-	if errors.Is(err, context.Canceled) {
-		return
-	}
 	s.deps.Log.Error().Err(err).Msg("store read failed")
 	writeError(w, http.StatusServiceUnavailable, "the store is unavailable", err.Error())
 }

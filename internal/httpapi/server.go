@@ -25,8 +25,12 @@ import (
 	"github.com/ssoflow/ssoflow/pkg/flows"
 )
 
-// DefaultMaxBodyBytes bounds a request body.
-const DefaultMaxBodyBytes = 10 << 20
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes   = 10 << 20
+	DefaultHookTimeout    = 2500 * time.Millisecond
+	DefaultRequestTimeout = 30 * time.Second
+)
 
 // Config configures the API.
 type Config struct {
@@ -38,6 +42,12 @@ type Config struct {
 	APIToken string
 	// MaxBodyBytes bounds a request body; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// HookTimeout bounds the handling of an event hook delivery (default
+	// 2.5 s): Okta gives up after 3 s, and must get its 503 before then to
+	// retry.
+	HookTimeout time.Duration
+	// RequestTimeout bounds every other request (default 30 s).
+	RequestTimeout time.Duration
 }
 
 // Deps are what the API serves from.
@@ -65,6 +75,12 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.HookTimeout <= 0 {
+		cfg.HookTimeout = DefaultHookTimeout
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux()}
 	s.routes()
 	return s
@@ -73,7 +89,7 @@ func New(cfg Config, deps Deps) *Server {
 func (s *Server) routes() {
 	admin := s.requireToken
 	s.handle("GET /v1/hooks/okta", s.requireHookSecret(s.verifyHook))
-	s.handle("POST /v1/hooks/okta", s.requireHookSecret(s.receiveHook))
+	s.handle("POST /v1/hooks/okta", s.requireHookSecret(withTimeout(s.cfg.HookTimeout, s.receiveHook)))
 	s.handle("POST /v1/events", admin(s.postEvents))
 	s.handle("GET /v1/events", admin(s.listEvents))
 	s.handle("GET /v1/events/{id}", admin(s.getEvent))
@@ -107,11 +123,22 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 				lvl = zerolog.WarnLevel
 			}
 			s.deps.Log.WithLevel(lvl).Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.status).
-				Dur("took", time.Since(start)).Msg("request")
+				Float64("took_ms", float64(time.Since(start).Microseconds())/1000).Msg("request")
 		}()
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
-		h(rec, r)
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		h(rec, r.WithContext(ctx))
 	})
+}
+
+// withTimeout bounds a handler's context more tightly than RequestTimeout.
+func withTimeout(d time.Duration, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h(w, r.WithContext(ctx))
+	}
 }
 
 // ServeHTTP implements http.Handler. A path the API does not have is a 404,

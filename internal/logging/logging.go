@@ -2,12 +2,15 @@
 package logging
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 )
 
@@ -26,7 +29,9 @@ func New(w io.Writer, level, format string) (zerolog.Logger, error) {
 	switch strings.ToLower(format) {
 	case "", "json":
 	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		f, isFile := w.(*os.File)
+		colour := isFile && isatty.IsTerminal(f.Fd())
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !colour}
 	default:
 		return zerolog.Nop(), fmt.Errorf("LOG_FORMAT %q: want json or console", format)
 	}
@@ -53,12 +58,12 @@ func (a Asynq) Error(args ...any) { a.Log.Error().Msg(fmt.Sprint(args...)) }
 // Fatal implements asynq.Logger; it exits the process, as asynq expects.
 func (a Asynq) Fatal(args ...any) { a.Log.Fatal().Msg(fmt.Sprint(args...)) }
 
-// AsynqLevel maps a zerolog level to asynq's.
+// AsynqLevel maps a zerolog level to asynq's. asynq's debug lines (an idle
+// worker says "All queues are empty" at every look) are not worth their
+// volume, so debug maps to info.
 func AsynqLevel(l zerolog.Level) asynq.LogLevel {
 	switch {
-	case l <= zerolog.DebugLevel:
-		return asynq.DebugLevel
-	case l == zerolog.InfoLevel:
+	case l <= zerolog.InfoLevel:
 		return asynq.InfoLevel
 	case l == zerolog.WarnLevel:
 		return asynq.WarnLevel
@@ -66,4 +71,14 @@ func AsynqLevel(l zerolog.Level) asynq.LogLevel {
 		return asynq.ErrorLevel
 	}
 	return asynq.FatalLevel
+}
+
+// Redis adapts a zerolog logger to go-redis's internal logger, which
+// otherwise writes plain text lines into the JSON logs. Its messages are
+// about connections failing, so they are warnings.
+type Redis struct{ Log zerolog.Logger }
+
+// Printf implements go-redis's logger.
+func (r Redis) Printf(_ context.Context, format string, v ...any) {
+	r.Log.Warn().Msg(fmt.Sprintf(format, v...))
 }

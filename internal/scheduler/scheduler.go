@@ -155,6 +155,7 @@ func (s *Scheduler) tick(ctx context.Context) {
 		s.lastSweep = now
 		s.sweepStranded(ctx, now)
 		s.sweepStuckExecutions(ctx, now)
+		s.trimExpiredEvents(ctx, now)
 	}
 }
 
@@ -241,4 +242,24 @@ func (s *Scheduler) requeue(ctx context.Context, task *asynq.Task, err error, n 
 		return false
 	}
 	return true
+}
+
+// trimExpiredEvents takes events past their retention out of the list
+// indexes, a batch at a time, for at most ten batches a sweep.
+func (s *Scheduler) trimExpiredEvents(ctx context.Context, now time.Time) {
+	total := 0
+	for range 10 {
+		n, err := s.deps.Events.TrimExpired(ctx, now, sweepBatch)
+		total += n
+		if err != nil {
+			s.log.Warn().Err(err).Msg("event retention sweep failed")
+			break
+		}
+		if n < sweepBatch {
+			break
+		}
+	}
+	if total > 0 {
+		s.log.Debug().Int("trimmed", total).Msg("expired events taken out of the indexes")
+	}
 }

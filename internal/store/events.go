@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -51,20 +53,42 @@ func NewEvents(rdb redis.UniversalClient, prefix string, retention time.Duration
 
 // putEvent stores an event unless its record exists, and returns the state
 // it was found in ("queued" for a received event whose task was enqueued),
-// or "new".
-// KEYS: event, all, by type, by user, in flight. ARGV: json, score, now, ttl ms, id, has user.
+// or "new". A new event enters the in-flight set and the received set (by
+// time of receipt) and its list indexes (by the event's own time).
+// KEYS: event, in flight, received, index... ARGV: json, score, now, ttl ms, id, received member.
 var putEvent = redis.NewScript(`
 local st = redis.call('HGET', KEYS[1], 'state')
 if st == 'received' and redis.call('HEXISTS', KEYS[1], 'queued') == 1 then return 'queued' end
 if st then return st end
 redis.call('HSET', KEYS[1], 'json', ARGV[1], 'state', 'received', 'received_at', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
-if ARGV[6] == '1' then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[5]) end
-redis.call('ZADD', KEYS[5], ARGV[3], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[6])
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[5]) end
 return 'new'
 `)
+
+// indexes returns the list indexes an event belongs to: all events, its
+// Okta type, each of its seed types, and its user.
+func (k keys) indexes(ev *events.SSOEvent) []string {
+	out := []string{k.eventsAll(), k.eventsByType(ev.EventType)}
+	for _, t := range ev.Types {
+		if string(t) != ev.EventType {
+			out = append(out, k.eventsByType(string(t)))
+		}
+	}
+	if ev.UserID != "" {
+		out = append(out, k.eventsByUser(ev.UserID))
+	}
+	return out
+}
+
+// receivedEntry is a member of the received set: what the retention sweep
+// needs to take an expired event out of its indexes.
+type receivedEntry struct {
+	ID      string   `json:"id"`
+	Indexes []string `json:"indexes"`
+}
 
 // markQueued notes that an event's processing task was enqueued, so that a
 // redelivery is a duplicate without a second enqueue. KEYS: event.
@@ -110,15 +134,16 @@ func (s *Events) Put(ctx context.Context, evs []events.SSOEvent, now time.Time) 
 		if err != nil {
 			return nil, fmt.Errorf("encode event %s: %w", ev.EventID, err)
 		}
-		hasUser := "0"
-		if ev.UserID != "" {
-			hasUser = "1"
+		indexes := k.indexes(ev)
+		member, err := json.Marshal(receivedEntry{ID: ev.EventID, Indexes: indexes})
+		if err != nil {
+			return nil, err
 		}
 		// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT, and
 		// the script is small beside the event it carries.
 		cmds[i] = putEvent.Eval(ctx, pipe,
-			[]string{k.event(ev.EventID), k.eventsAll(), k.eventsByType(ev.EventType), k.eventsByUser(ev.UserID), k.eventsInflight()},
-			data, millis(ev.Timestamp), millis(now), s.retention.Milliseconds(), ev.EventID, hasUser)
+			append([]string{k.event(ev.EventID), k.eventsInflight(), k.eventsReceived()}, indexes...),
+			data, millis(ev.Timestamp), millis(now), s.retention.Milliseconds(), ev.EventID, member)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("store events: %w", err)
@@ -203,7 +228,9 @@ func decodeRecord(id string, m map[string]string) (*EventRecord, error) {
 
 // EventQuery selects events from the ledger.
 type EventQuery struct {
-	// EventType and UserID, when not empty, filter the events.
+	// EventType and UserID, when not empty, filter the events. EventType is
+	// an Okta type, a pattern with * (user.lifecycle.*) or a seed name
+	// (USER_CREATED).
 	EventType string
 	UserID    string
 	// Limit bounds the result; zero means 100, and it is capped at 10000.
@@ -220,11 +247,12 @@ func (s *Events) List(ctx context.Context, q EventQuery) ([]*EventRecord, error)
 		limit = 10000
 	}
 	k := s.keys
-	index, filterType := k.eventsAll(), false
+	pattern := strings.Contains(q.EventType, "*")
+	index, filterType := k.eventsAll(), pattern
 	switch {
 	case q.UserID != "":
 		index, filterType = k.eventsByUser(q.UserID), q.EventType != ""
-	case q.EventType != "":
+	case q.EventType != "" && !pattern:
 		index = k.eventsByType(q.EventType)
 	}
 	var out []*EventRecord
@@ -239,7 +267,7 @@ func (s *Events) List(ctx context.Context, q EventQuery) ([]*EventRecord, error)
 			return nil, err
 		}
 		for _, r := range recs {
-			if filterType && r.Event.EventType != q.EventType {
+			if filterType && !typeMatches(q.EventType, &r.Event) {
 				continue
 			}
 			if len(out) < limit {
@@ -254,6 +282,15 @@ func (s *Events) List(ctx context.Context, q EventQuery) ([]*EventRecord, error)
 		out = []*EventRecord{}
 	}
 	return out, nil
+}
+
+// typeMatches reports whether an event is of the queried type: its Okta
+// type, a pattern over it, or one of its seed types.
+func typeMatches(query string, ev *events.SSOEvent) bool {
+	if ok, _ := path.Match(query, ev.EventType); ok {
+		return true
+	}
+	return ev.Is(events.EventType(query))
 }
 
 func (s *Events) getMany(ctx context.Context, ids []string) ([]*EventRecord, error) {
@@ -329,4 +366,50 @@ func (s *Events) Stranded(ctx context.Context, cutoff, now time.Time, limit int)
 		}
 	}
 	return out, nil
+}
+
+// TrimExpired takes events whose retention has passed out of the list
+// indexes, up to limit of them, oldest first, and returns how many. Event
+// records expire by themselves; their index entries do not, so without this
+// the indexes would grow for ever. An event whose record still exists (a
+// clock that disagrees, an embedded Redis whose TTLs stand still) is kept.
+func (s *Events) TrimExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	k := s.keys
+	members, err := s.rdb.ZRangeByScore(ctx, k.eventsReceived(), &redis.ZRangeBy{
+		Min: "-inf", Max: millis(now.Add(-s.retention)), Count: int64(limit),
+	}).Result()
+	if err != nil || len(members) == 0 {
+		return 0, err
+	}
+	entries := make([]receivedEntry, len(members))
+	exists := s.rdb.Pipeline()
+	checks := make([]*redis.IntCmd, len(members))
+	for i, m := range members {
+		if err := json.Unmarshal([]byte(m), &entries[i]); err != nil {
+			return 0, fmt.Errorf("decode received entry %q: %w", m, err)
+		}
+		checks[i] = exists.Exists(ctx, k.event(entries[i].ID))
+	}
+	if _, err := exists.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("check expired events: %w", err)
+	}
+	trim := s.rdb.TxPipeline()
+	n := 0
+	for i, e := range entries {
+		if checks[i].Val() > 0 {
+			continue
+		}
+		for _, idx := range e.Indexes {
+			trim.ZRem(ctx, idx, e.ID)
+		}
+		trim.ZRem(ctx, k.eventsReceived(), members[i])
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if _, err := trim.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("trim expired events: %w", err)
+	}
+	return n, nil
 }

@@ -343,3 +343,86 @@ func TestEventsStrandedRotates(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsListByTypeForms: the type filter takes an Okta type, a pattern
+// and a seed name, alone or with a user.
+func TestEventsListByTypeForms(t *testing.T) {
+	b := setup(t)
+	evs := []events.SSOEvent{
+		newEvent("c1", "user.lifecycle.create", "u1", t0),
+		newEvent("d1", "user.lifecycle.deactivate", "u1", t0.Add(time.Second)),
+		newEvent("s1", "user.session.start", "u1", t0.Add(2*time.Second)),
+		newEvent("c2", "user.lifecycle.create", "u2", t0.Add(3*time.Second)),
+	}
+	for i := range evs {
+		evs[i].Normalize()
+	}
+	mustPut(t, b.events, b, t0, evs...)
+	for _, tc := range []struct {
+		q    store.EventQuery
+		want []string
+	}{
+		{store.EventQuery{EventType: "user.lifecycle.create"}, []string{"c2", "c1"}},
+		{store.EventQuery{EventType: "USER_CREATED"}, []string{"c2", "c1"}},
+		{store.EventQuery{EventType: "user.lifecycle.*"}, []string{"c2", "d1", "c1"}},
+		{store.EventQuery{EventType: "*"}, []string{"c2", "s1", "d1", "c1"}},
+		{store.EventQuery{EventType: "USER_CREATED", UserID: "u1"}, []string{"c1"}},
+		{store.EventQuery{EventType: "user.*", UserID: "u1"}, []string{"s1", "d1", "c1"}},
+		{store.EventQuery{EventType: "LOGOUT"}, []string{}},
+	} {
+		recs, err := b.events.List(b.ctx, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []string{}
+		for _, r := range recs {
+			got = append(got, r.Event.EventID)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("List(%+v) (-want +got):\n%s", tc.q, diff)
+		}
+	}
+}
+
+// TestEventsTrimExpired: once an event's record has expired, the retention
+// sweep takes it out of every index it was in, and the indexes shrink back
+// to nothing; an event whose record still lives is kept.
+func TestEventsTrimExpired(t *testing.T) {
+	b := setup(t, withRetention(time.Minute))
+	old := newEvent("old", "user.lifecycle.create", "u1", t0)
+	old.Normalize()
+	mustPut(t, b.events, b, t0, old)
+	fresh := newEvent("fresh", "user.lifecycle.create", "u2", t0)
+	fresh.Normalize()
+	mustPut(t, b.events, b, t0.Add(2*time.Minute), fresh)
+
+	// At t0+90s the retention of "old" has passed, but its record only goes
+	// once Redis's clock moves: until then it is kept.
+	if n, err := b.events.TrimExpired(b.ctx, t0.Add(90*time.Second), 100); err != nil || n != 0 {
+		t.Fatalf("TrimExpired with the record alive = %d, %v; want 0", n, err)
+	}
+	b.mr.FastForward(61 * time.Second)
+	if n, err := b.events.TrimExpired(b.ctx, t0.Add(90*time.Second), 100); err != nil || n != 1 {
+		t.Fatalf("TrimExpired = %d, %v; want 1", n, err)
+	}
+	for _, key := range []string{prefix + "events", prefix + "events:type:user.lifecycle.create", prefix + "events:type:USER_CREATED", prefix + "events:user:u1"} {
+		members, err := b.rdb.ZRange(b.ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			if m == "old" {
+				t.Errorf("%s still lists the expired event", key)
+			}
+		}
+	}
+	if n, _ := b.rdb.Exists(b.ctx, prefix+"events:user:u1").Result(); n != 0 {
+		t.Error("the expired user's index is still there")
+	}
+	if n, _ := b.rdb.ZCard(b.ctx, prefix+"events:type:USER_CREATED").Result(); n != 1 {
+		t.Errorf("the seed type index holds %d events, want 1 (fresh)", n)
+	}
+	if n, _ := b.rdb.ZCard(b.ctx, prefix+"events:received").Result(); n != 1 {
+		t.Errorf("received set holds %d entries, want 1 (fresh)", n)
+	}
+}

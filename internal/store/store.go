@@ -29,6 +29,7 @@ func (k keys) eventsAll() string            { return k.prefix + "events" }
 func (k keys) eventsByType(t string) string { return k.prefix + "events:type:" + t }
 func (k keys) eventsByUser(u string) string { return k.prefix + "events:user:" + u }
 func (k keys) eventsInflight() string       { return k.prefix + "events:inflight" }
+func (k keys) eventsReceived() string       { return k.prefix + "events:received" }
 func (k keys) lease(name string) string     { return k.prefix + "lease:" + name }
 
 func millis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

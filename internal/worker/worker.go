@@ -155,7 +155,7 @@ func observe(m *metrics.Metrics, log zerolog.Logger) asynq.MiddlewareFunc {
 			m.TaskSeconds.WithLabelValues(t.Type()).Observe(took.Seconds())
 			if log.GetLevel() <= zerolog.DebugLevel {
 				id, _ := asynq.GetTaskID(ctx)
-				log.Debug().Str("task_id", id).Str("type", t.Type()).Str("outcome", outcome).Dur("took", took).Msg("task")
+				log.Debug().Str("task_id", id).Str("type", t.Type()).Str("outcome", outcome).Float64("took_ms", float64(took.Microseconds())/1000).Msg("task")
 			}
 			return err
 		})

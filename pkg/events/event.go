@@ -119,10 +119,26 @@ var actorIsSubject = []string{
 	"security.breached_credential.detected",
 }
 
+// targetIsSubject lists the Okta event type prefixes where the user the
+// event is about can only be the User target: the actor is the admin or the
+// system that created, changed or assigned that user. Without a User target
+// such an event concerns no user we know, never its actor.
+var targetIsSubject = []string{
+	"user.lifecycle.",
+	"group.user_membership.",
+	"application.user_membership.",
+	"user.account.reset_password",
+	"user.account.expire_password",
+	"user.account.unlock_by_admin",
+	"user.account.privilege.",
+	"user.risk.",
+}
+
 // Subject returns who a LogEvent is about: the actor for sign-in, MFA and
-// self-service password events, the User target for lifecycle, membership
-// and admin events, and otherwise whichever of the two is a user. It returns
-// the user's id and login, or empty strings when the event concerns no user.
+// self-service password events; the User target for lifecycle, membership
+// and admin events (and nobody when they have none); for other events the
+// User target, else the actor if it is a user. It returns the user's id and
+// login, or empty strings when the event concerns no user.
 func (e *LogEvent) Subject() (id, login string) {
 	actorIsUser := e.Actor.Type == "User" && e.Actor.ID != ""
 	if actorIsUser && hasAnyPrefix(e.EventType, actorIsSubject) {
@@ -131,7 +147,7 @@ func (e *LogEvent) Subject() (id, login string) {
 	if t := e.TargetOf("User"); t != nil && t.ID != "" {
 		return t.ID, t.AlternateID
 	}
-	if actorIsUser {
+	if actorIsUser && !hasAnyPrefix(e.EventType, targetIsSubject) {
 		return e.Actor.ID, e.Actor.AlternateID
 	}
 	return "", ""
