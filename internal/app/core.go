@@ -77,6 +77,9 @@ func newCore(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*core, 
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range set.Warnings() {
+		log.Warn().Msg(w)
+	}
 	router, err := flows.NewRouter(registry, map[string]flows.Connector{flows.MockConnectorName: flows.NewMock()})
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ import (
 // when any event is unusable, so that the caller can fix and resend it
 // without guessing what was kept.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
+	body, ok := s.readBody(w, r)
 	if !ok {
 		return
 	}

@@ -45,7 +45,7 @@ func rejectedDetails(errs []*events.EventError) []rejectedDetail {
 // retries (it never retries a 4xx). Unusable events inside an otherwise good
 // delivery are reported and counted, not allowed to sink the others.
 func (s *Server) receiveHook(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
+	body, ok := s.readBody(w, r)
 	if !ok {
 		return
 	}
@@ -72,7 +72,11 @@ func (s *Server) badInput(w http.ResponseWriter, source string, err error) {
 	var se *events.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		writeError(w, http.StatusBadRequest, err.Error(), map[string]any{"line": se.Line, "column": se.Column, "offset": se.Offset})
+		detail := map[string]any{"line": se.Line, "column": se.Column, "offset": se.Offset}
+		if se.ValueLine > 0 && se.ValueLine != se.Line {
+			detail["value_line"] = se.ValueLine // the line to fix
+		}
+		writeError(w, http.StatusBadRequest, err.Error(), detail)
 	default:
 		writeError(w, http.StatusBadRequest, err.Error(), nil)
 	}

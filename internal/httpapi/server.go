@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"compress/gzip"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -239,9 +240,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// readBody reads a request body, answering 413 or 400 itself when it cannot.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(r.Body)
+// readBody reads a request body, gzip-compressed or not, answering 413,
+// 415 or 400 itself when it cannot.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	var src io.Reader = r.Body
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip":
+		gz, err := gzip.NewReader(r.Body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "the body is not gzip data", err.Error())
+			return nil, false
+		}
+		defer gz.Close()
+		// Bound what it inflates to, as well as what arrives.
+		src = http.MaxBytesReader(w, io.NopCloser(gz), s.cfg.MaxBodyBytes)
+	default:
+		writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %q is not supported: send the body plain or gzip", enc), nil)
+		return nil, false
+	}
+	body, err := io.ReadAll(src)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

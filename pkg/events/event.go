@@ -76,7 +76,11 @@ func (e *SSOEvent) Normalize() {
 
 // Validate reports every problem that makes the event unusable, joined.
 func (e *SSOEvent) Validate() error {
-	return errors.Join(checkID("event_id", e.EventID), checkID("event_type", e.EventType))
+	errs := []error{checkID("event_id", e.EventID), checkID("event_type", e.EventType)}
+	if LooksLikeCatalogName(e.EventType) && !IsCatalogName(e.EventType) {
+		errs = append(errs, fmt.Errorf("event_type %q is not one of the seed's types; Okta's own types are lower case (user.session.start)", e.EventType))
+	}
+	return errors.Join(errs...)
 }
 
 // checkID reports a required, bounded identifier that is missing or too long.

@@ -401,3 +401,15 @@ func TestLogEventDecode(t *testing.T) {
 		t.Errorf("LogEvent (-want +got):\n%s", diff)
 	}
 }
+
+// TestSSOEventUnknownSeedName: an upper-case event_type must be one of the
+// seed's names; Okta's types are lower case.
+func TestSSOEventUnknownSeedName(t *testing.T) {
+	b, err := events.Parse([]byte(`{"event_id": "x", "event_type": "NOT_A_TYPE"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rejected) != 1 || !strings.Contains(b.Rejected[0].Error(), `event_type "NOT_A_TYPE" is not one of the seed's types`) {
+		t.Errorf("Rejected = %v, want NOT_A_TYPE refused", b.Rejected)
+	}
+}

@@ -12,12 +12,21 @@ import (
 // SyntaxError reports input that is not valid JSON, and where.
 type SyntaxError struct {
 	// Line and Column are 1-based; Offset is the byte offset in the input.
+	// They say where the parser found the problem.
 	Line, Column int
 	Offset       int64
-	Msg          string
+	// ValueLine, when not zero, is the line on which the JSON value holding
+	// the problem starts, for a value that does not start on line 1. In
+	// NDJSON a line cut short is only noticed on a later line: ValueLine
+	// names the line to fix.
+	ValueLine int
+	Msg       string
 }
 
 func (e *SyntaxError) Error() string {
+	if e.ValueLine > 0 && e.ValueLine != e.Line {
+		return fmt.Sprintf("invalid JSON at line %d, column %d, in the value that starts on line %d: %s", e.Line, e.Column, e.ValueLine, e.Msg)
+	}
 	return fmt.Sprintf("invalid JSON at line %d, column %d: %s", e.Line, e.Column, e.Msg)
 }
 
@@ -253,7 +262,16 @@ func (d *Decoder) readValue() error {
 		if errors.Is(err, io.EOF) {
 			return io.EOF
 		}
-		return d.lines.syntaxError(err)
+		err = d.lines.syntaxError(err)
+		var se *SyntaxError
+		if errors.As(err, &se) {
+			// Worth saying only for a value after the first line, as in
+			// NDJSON: a document starting on line 1 is the whole input.
+			if line, _ := d.lines.position(d.lines.skipSpace(start)); line > 1 {
+				se.ValueLine = line
+			}
+		}
+		return err
 	}
 	start = d.lines.skipSpace(start)
 	startLine, _ := d.lines.position(start)

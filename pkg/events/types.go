@@ -133,6 +133,66 @@ func IsCatalogName(s string) bool {
 	return ok
 }
 
+// LooksLikeCatalogName reports whether s is spelt like a seed type name
+// (upper-case letters and underscores). Okta's own types are lower case, so
+// such a name must be in the catalog.
+func LooksLikeCatalogName(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < 'A' || c > 'Z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// KnownOktaType reports whether t is an Okta event type ssoflow knows of:
+// one behind the catalog, or another commonly hooked or polled. Okta has
+// hundreds; an unknown one is not an error, but worth a second look in a
+// rule, where a misspelt type never matches.
+func KnownOktaType(t string) bool {
+	if _, ok := knownOktaTypes[t]; ok {
+		return true
+	}
+	for _, d := range catalog {
+		for _, s := range d.Sources {
+			if s.OktaType == t {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var knownOktaTypes = map[string]struct{}{
+	"user.lifecycle.delete.initiated": {}, "user.lifecycle.delete.completed": {}, "user.lifecycle.reactivate": {},
+	"user.lifecycle.password_mass_expiry": {}, "user.account.expire_password": {}, "user.account.lock": {},
+	"user.account.unlock": {}, "user.account.unlock_by_admin": {}, "user.account.update_profile": {},
+	"user.account.update_primary_email": {}, "user.account.privilege.grant": {}, "user.account.privilege.revoke": {},
+	"user.account.report_suspicious_activity_by_enduser": {}, "user.authentication.sso": {},
+	"user.authentication.auth_via_IDP": {}, "user.authentication.auth_via_social": {},
+	"user.authentication.auth_via_radius": {}, "user.authentication.authenticate": {},
+	"user.authentication.verify": {}, "user.session.clear": {}, "user.session.access_admin_app": {},
+	"user.session.impersonation.initiate": {}, "user.session.impersonation.end": {},
+	"user.mfa.factor.deactivate": {}, "user.mfa.factor.reset_all": {}, "user.mfa.factor.suspend": {},
+	"user.mfa.factor.unsuspend": {}, "user.mfa.okta_verify.deny_push": {}, "user.mfa.attempt_bypass": {},
+	"group.lifecycle.create": {}, "group.lifecycle.delete": {}, "group.profile.update": {},
+	"group.application_assignment.add": {}, "group.application_assignment.remove": {},
+	"application.lifecycle.create": {}, "application.lifecycle.update": {}, "application.lifecycle.delete": {},
+	"application.lifecycle.activate": {}, "application.lifecycle.deactivate": {},
+	"application.user_membership.change_username": {}, "application.user_membership.change_password": {},
+	"application.provision.user.push": {}, "application.provision.user.deactivate": {},
+	"app.oauth2.as.token.grant": {}, "app.oauth2.token.grant": {}, "policy.lifecycle.create": {},
+	"policy.lifecycle.update": {}, "policy.rule.add": {}, "policy.rule.update": {}, "policy.rule.delete": {},
+	"security.breached_credential.detected": {}, "security.session.detect_client_roaming": {},
+	"security.attack.start": {}, "security.attack.end": {}, "system.api_token.create": {},
+	"system.api_token.revoke": {}, "system.org.rate_limit.warning": {}, "system.org.rate_limit.violation": {},
+	"event_hook.delivery": {}, "event_hook.created": {}, "event_hook.activated": {}, "event_hook.deactivated": {},
+	"zone.make_blacklist": {}, "zone.update": {}, "device.enrollment.create": {}, "device.user.add": {},
+}
+
 // Classify returns the seed event types that an Okta event of this type and
 // outcome belongs to, in catalog order. An event may belong to several (a
 // failed MFA verify is both MFA_CHALLENGE and MFA_FAILURE) or to none.

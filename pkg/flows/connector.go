@@ -22,6 +22,13 @@ type Connector interface {
 	Close() error
 }
 
+// FlowChecker is implemented by connectors that can tell, when a registry
+// is built, whether they can run a flow: NewRouter refuses a registry with a
+// flow its connector cannot run, rather than failing every execution later.
+type FlowChecker interface {
+	CheckFlow(Flow) error
+}
+
 // InvokeRequest is one call of a flow.
 type InvokeRequest struct {
 	FlowID      string

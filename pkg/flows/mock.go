@@ -154,6 +154,12 @@ func findMock(id string) (*mockFlow, error) {
 		FlowNewHireOnboarding, FlowOffboarding, FlowMFARemediation, FlowAccessRequest, FlowPasswordExpiry))
 }
 
+// CheckFlow implements FlowChecker: the mock runs only its five flows.
+func (m *Mock) CheckFlow(f Flow) error {
+	_, err := findMock(f.ID)
+	return err
+}
+
 // Invoke implements Connector. Flows without a run time answer at once;
 // the others answer running.
 func (m *Mock) Invoke(ctx context.Context, req InvokeRequest) (*Invocation, error) {

@@ -352,7 +352,7 @@ func TestRouterCloseError(t *testing.T) {
 func TestNewRouterUnknownConnector(t *testing.T) {
 	t.Parallel()
 	reg, err := flows.NewRegistry([]flows.Flow{
-		{ID: "flow_a", Connector: "mock"},
+		{ID: flows.FlowOffboarding, Connector: "mock"},
 		{ID: "flow_b", Connector: "okta"},
 		{ID: "flow_c", Connector: "http"},
 	})
@@ -402,5 +402,20 @@ func TestRouterCloseUncomparableConnector(t *testing.T) {
 	}
 	if closeErr != nil {
 		t.Errorf("Close = %v", closeErr)
+	}
+}
+
+// TestRouterRefusesFlowTheMockCannotRun: a registry entry that names the
+// mock connector for a flow the mock does not have is refused at start, not
+// failed at every execution.
+func TestRouterRefusesFlowTheMockCannotRun(t *testing.T) {
+	fs := append(flows.MockFlows(), flows.Flow{ID: "flow_custom", Connector: flows.MockConnectorName})
+	reg, err := flows.NewRegistry(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = flows.NewRouter(reg, map[string]flows.Connector{flows.MockConnectorName: flows.NewMock()})
+	if err == nil || !strings.Contains(err.Error(), `flow "flow_custom"`) || !strings.Contains(err.Error(), "the mock runs only") {
+		t.Errorf("NewRouter = %v, want it to refuse flow_custom", err)
 	}
 }

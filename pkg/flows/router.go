@@ -15,12 +15,20 @@ type Router struct {
 	connectors map[string]Connector
 }
 
-// NewRouter checks that every flow of the registry has its connector.
+// NewRouter checks that every flow of the registry has its connector, and
+// that the connector can run it (when it is a FlowChecker).
 func NewRouter(registry *Registry, connectors map[string]Connector) (*Router, error) {
 	var errs []error
 	for _, f := range registry.List("") {
-		if _, ok := connectors[f.Connector]; !ok {
+		c, ok := connectors[f.Connector]
+		if !ok {
 			errs = append(errs, fmt.Errorf("flow %q: unknown connector %q (have: %s)", f.ID, f.Connector, names(connectors)))
+			continue
+		}
+		if fc, ok := c.(FlowChecker); ok {
+			if err := fc.CheckFlow(f); err != nil {
+				errs = append(errs, fmt.Errorf("flow %q: %w", f.ID, err))
+			}
 		}
 	}
 	if len(errs) > 0 {

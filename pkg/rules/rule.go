@@ -37,10 +37,9 @@ type TriggerRule struct {
 const MaxIDLength = 128
 
 var (
-	idPattern        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	oktaTypePattern  = regexp.MustCompile(`^[a-z0-9_.*]+$`)
-	catalogNameShape = regexp.MustCompile(`^[A-Z][A-Z_]*$`)
-	inputKeyPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	oktaTypePattern = regexp.MustCompile(`^[a-z0-9_.*]+$`)
+	inputKeyPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // FieldError is a problem with one field of one rule.
@@ -109,7 +108,7 @@ func checkEventType(t string) error {
 	switch {
 	case t == "":
 		return errors.New("an event type is empty")
-	case catalogNameShape.MatchString(t):
+	case events.LooksLikeCatalogName(t):
 		if !events.IsCatalogName(t) {
 			return fmt.Errorf("unknown event type %q: upper-case names must be one of the seed's types (%s)", t, catalogNames())
 		}

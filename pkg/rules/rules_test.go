@@ -303,3 +303,27 @@ func TestNewSetReportsDuplicateOfBrokenRule(t *testing.T) {
 		}
 	}
 }
+
+// TestSetWarnings: a misspelt Okta type compiles (Okta has hundreds of
+// types) but is reported, as is an empty set; known types, seed names and
+// patterns are not.
+func TestSetWarnings(t *testing.T) {
+	set, err := rules.NewSet([]rules.TriggerRule{
+		{ID: "typo", EventTypes: []string{"user.lifecycle.craete", "user.lifecycle.create"}, FlowID: "f", Enabled: true},
+		{ID: "fine", EventTypes: []string{"LOGIN_FAILURE", "user.lifecycle.*", "user.account.lock"}, FlowID: "f", Enabled: true},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`rule "typo": event type "user.lifecycle.craete" is not one ssoflow knows of; check its spelling`}
+	if diff := gocmp.Diff(want, set.Warnings()); diff != "" {
+		t.Errorf("Warnings (-want +got):\n%s", diff)
+	}
+	empty, err := rules.NewSet(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := empty.Warnings(); len(w) != 1 || !strings.Contains(w[0], "no rules") {
+		t.Errorf("Warnings of an empty set = %q", w)
+	}
+}

@@ -75,6 +75,24 @@ func appendOnce(xs []int, x int) []int {
 
 func isPattern(t string) bool { return slices.Contains([]byte(t), '*') }
 
+// Warnings lists what in the rules is legal but likely a mistake: an Okta
+// event type ssoflow does not know (a misspelt type never matches), an
+// empty set.
+func (s *Set) Warnings() []string {
+	var out []string
+	if len(s.rules) == 0 {
+		out = append(out, "there are no rules: no event will run a flow")
+	}
+	for _, r := range s.rules {
+		for _, t := range r.EventTypes {
+			if !events.IsCatalogName(t) && !isPattern(t) && !events.KnownOktaType(t) {
+				out = append(out, fmt.Sprintf("rule %q: event type %q is not one ssoflow knows of; check its spelling", r.ID, t))
+			}
+		}
+	}
+	return out
+}
+
 // Rules returns the rules in the order they were given.
 func (s *Set) Rules() []*Rule { return slices.Clone(s.rules) }
 
