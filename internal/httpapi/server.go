@@ -3,8 +3,8 @@
 package httpapi
 
 import (
-	"context"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
