@@ -37,6 +37,8 @@ staticcheck: ## staticcheck (fetched and built by go run)
 fuzz: ## run each fuzzer for FUZZTIME (default 30s)
 	$(GO) test ./pkg/events -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/events -run '^$$' -fuzz '^FuzzParseHookDelivery$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/rules -run '^$$' -fuzz '^FuzzRulesYAML$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/flows -run '^$$' -fuzz '^FuzzRegistryYAML$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
 bench: ## run the benchmarks (figures in BENCHMARKS.md)

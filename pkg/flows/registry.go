@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/goccy/go-yaml"
+	"github.com/ssoflow/ssoflow/internal/yamlx"
 )
 
 // Registry is the set of flows ssoflow knows. Okta Workflows offers no API
@@ -122,8 +122,8 @@ func ParseRegistryYAML(data []byte, opts ...RegistryOption) (*Registry, error) {
 	var doc struct {
 		Flows []Flow `yaml:"flows"`
 	}
-	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.DisallowUnknownField()); err != nil {
-		return nil, fmt.Errorf("flows YAML: %s", yaml.FormatError(err, false, false))
+	if err := yamlx.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("flows YAML: %w", err)
 	}
 	return NewRegistry(doc.Flows, opts...)
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/goccy/go-yaml"
+	"github.com/ssoflow/ssoflow/internal/yamlx"
 )
 
 // yamlRule is TriggerRule as written in YAML, where enabled defaults to true.
@@ -34,8 +34,8 @@ func ParseYAML(data []byte) ([]TriggerRule, error) {
 	var doc struct {
 		Rules []yamlRule `yaml:"rules"`
 	}
-	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.DisallowUnknownField()); err != nil {
-		return nil, fmt.Errorf("rules YAML: %s", yaml.FormatError(err, false, false))
+	if err := yamlx.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("rules YAML: %w", err)
 	}
 	out := make([]TriggerRule, len(doc.Rules))
 	for i, r := range doc.Rules {
