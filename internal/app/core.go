@@ -82,6 +82,9 @@ func newCore(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*core, 
 	}
 	router, err := flows.NewRouter(registry, map[string]flows.Connector{flows.MockConnectorName: flows.NewMock()})
 	if err != nil {
+		if cfg.FlowsPath != "" {
+			err = fmt.Errorf("%s: %w", cfg.FlowsPath, err)
+		}
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()

@@ -137,15 +137,18 @@ func (s *Scheduler) tick(ctx context.Context) {
 	held, err := s.deps.Lease.Acquire(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Warn().Err(err).Msg("cannot reach Redis for the leader lease")
+			s.log.Warn().Err(err).Msg("cannot reach Redis for the leader lease: not leading")
 		}
 		held = false
 	}
 	if s.leading.Swap(held) != held {
-		if held {
+		switch {
+		case held:
 			s.log.Info().Msg("leading: running periodic work")
-		} else {
+		case err == nil:
 			s.log.Info().Msg("standing by: another replica leads")
+		default:
+			s.log.Warn().Msg("stopped leading: Redis is unreachable")
 		}
 	}
 	if !held {

@@ -136,6 +136,9 @@ var targetIsSubject = []string{
 	"user.account.unlock_by_admin",
 	"user.account.privilege.",
 	"user.risk.",
+	"user.session.clear",
+	"user.mfa.factor.reset_all",
+	"user.mfa.factor.deactivate",
 }
 
 // Subject returns who a LogEvent is about: the actor for sign-in, MFA and
@@ -145,13 +148,14 @@ var targetIsSubject = []string{
 // login, or empty strings when the event concerns no user.
 func (e *LogEvent) Subject() (id, login string) {
 	actorIsUser := e.Actor.Type == "User" && e.Actor.ID != ""
-	if actorIsUser && hasAnyPrefix(e.EventType, actorIsSubject) {
+	targetOnly := hasAnyPrefix(e.EventType, targetIsSubject) // checked first: unlock_by_admin is no self-service unlock
+	if actorIsUser && !targetOnly && hasAnyPrefix(e.EventType, actorIsSubject) {
 		return e.Actor.ID, e.Actor.AlternateID
 	}
 	if t := e.TargetOf("User"); t != nil && t.ID != "" {
 		return t.ID, t.AlternateID
 	}
-	if actorIsUser && !hasAnyPrefix(e.EventType, targetIsSubject) {
+	if actorIsUser && !targetOnly {
 		return e.Actor.ID, e.Actor.AlternateID
 	}
 	return "", ""

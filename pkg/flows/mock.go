@@ -156,8 +156,11 @@ func findMock(id string) (*mockFlow, error) {
 
 // CheckFlow implements FlowChecker: the mock runs only its five flows.
 func (m *Mock) CheckFlow(f Flow) error {
-	_, err := findMock(f.ID)
-	return err
+	if _, err := findMock(f.ID); err != nil {
+		return fmt.Errorf("connector mock has no such flow: it runs only %s, %s, %s, %s and %s",
+			FlowNewHireOnboarding, FlowOffboarding, FlowMFARemediation, FlowAccessRequest, FlowPasswordExpiry)
+	}
+	return nil
 }
 
 // Invoke implements Connector. Flows without a run time answer at once;

@@ -80,8 +80,17 @@ func isPattern(t string) bool { return slices.Contains([]byte(t), '*') }
 // empty set.
 func (s *Set) Warnings() []string {
 	var out []string
-	if len(s.rules) == 0 {
+	enabled := 0
+	for _, r := range s.rules {
+		if r.Enabled {
+			enabled++
+		}
+	}
+	switch {
+	case len(s.rules) == 0:
 		out = append(out, "there are no rules: no event will run a flow")
+	case enabled == 0:
+		out = append(out, "every rule is disabled: no event will run a flow")
 	}
 	for _, r := range s.rules {
 		for _, t := range r.EventTypes {
