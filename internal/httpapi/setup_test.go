@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/ssoflow/ssoflow/internal/metrics"
 	"github.com/ssoflow/ssoflow/internal/store"
 	"github.com/ssoflow/ssoflow/internal/tasks"
+	"github.com/ssoflow/ssoflow/internal/testutil"
 	"github.com/ssoflow/ssoflow/pkg/flows"
 )
 
@@ -132,19 +131,7 @@ func ssoEvent(id, typ, user string) string {
 // queued returns the ids of the pending event:process tasks.
 func (b *bundle) queued(t *testing.T) []string {
 	t.Helper()
-	infos, err := b.insp.ListPendingTasks(tasks.QueueEvents, asynq.PageSize(1000))
-	if errors.Is(err, asynq.ErrQueueNotFound) {
-		return []string{}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := []string{}
-	for _, ti := range infos {
-		out = append(out, ti.ID)
-	}
-	sort.Strings(out)
-	return out
+	return testutil.PendingTaskIDs(t, b.insp, tasks.QueueEvents, tasks.TypeEventProcess)
 }
 
 // rawRequest sends a request over a real connection with header names

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/ssoflow/ssoflow/internal/ingest"
 	"github.com/ssoflow/ssoflow/internal/store"
 	"github.com/ssoflow/ssoflow/internal/tasks"
+	"github.com/ssoflow/ssoflow/internal/testutil"
 	"github.com/ssoflow/ssoflow/pkg/events"
 )
 
@@ -96,22 +96,7 @@ func ev(id string) events.SSOEvent {
 // queued returns the ids of the events whose processing task is pending.
 func (b *bundle) queued(t *testing.T) []string {
 	t.Helper()
-	infos, err := b.insp.ListPendingTasks(tasks.QueueEvents, asynq.PageSize(1000))
-	if errors.Is(err, asynq.ErrQueueNotFound) {
-		return []string{}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := []string{}
-	for _, ti := range infos {
-		if ti.Type != tasks.TypeEventProcess {
-			t.Errorf("task %s has type %s", ti.ID, ti.Type)
-		}
-		out = append(out, ti.ID)
-	}
-	sort.Strings(out)
-	return out
+	return testutil.PendingTaskIDs(t, b.insp, tasks.QueueEvents, tasks.TypeEventProcess)
 }
 
 func (b *bundle) state(t *testing.T, id string) string {

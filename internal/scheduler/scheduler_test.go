@@ -20,6 +20,7 @@ import (
 	"github.com/ssoflow/ssoflow/internal/scheduler"
 	"github.com/ssoflow/ssoflow/internal/store"
 	"github.com/ssoflow/ssoflow/internal/tasks"
+	"github.com/ssoflow/ssoflow/internal/testutil"
 	"github.com/ssoflow/ssoflow/pkg/events"
 	"github.com/ssoflow/ssoflow/pkg/flows"
 )
@@ -92,24 +93,6 @@ func (p *probe) holdNextRenewal() <-chan struct{} {
 	return p.holding
 }
 
-// clock is a fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 type bundle struct {
 	ctx    context.Context
 	mr     *miniredis.Miniredis
@@ -117,12 +100,12 @@ type bundle struct {
 	ledger *store.Events
 	queue  *asynq.Client
 	insp   *asynq.Inspector
-	clock  *clock
+	clock  *testutil.Clock
 }
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	b := &bundle{ctx: t.Context(), mr: miniredis.RunT(t), clock: &clock{now: t0}}
+	b := &bundle{ctx: t.Context(), mr: miniredis.RunT(t), clock: testutil.NewClock(t0)}
 	b.rdb = b.client(t, nil)
 	b.ledger = store.NewEvents(b.rdb, "", time.Hour)
 	b.queue = asynq.NewClientFromRedisClient(b.rdb)
@@ -341,19 +324,7 @@ func ev(id string) events.SSOEvent {
 
 func (b *bundle) queued(t *testing.T) []string {
 	t.Helper()
-	infos, err := b.insp.ListPendingTasks(tasks.QueueEvents, asynq.PageSize(1000))
-	if errors.Is(err, asynq.ErrQueueNotFound) {
-		return []string{}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := []string{}
-	for _, ti := range infos {
-		out = append(out, ti.ID)
-	}
-	sort.Strings(out)
-	return out
+	return testutil.PendingTaskIDs(t, b.insp, tasks.QueueEvents, tasks.TypeEventProcess)
 }
 
 // TestStrandedSweep: an event stored but never queued (the enqueue failed
@@ -431,21 +402,7 @@ func TestConfig(t *testing.T) {
 		{"both", scheduler.Config{Tick: time.Minute, StrandedAfter: -1}, []string{"must be positive", "at most half the lease TTL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.WithDefaults().Validate()
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Errorf("Validate: %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate: nil, want %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate: %q does not report %q", err, w)
-				}
-			}
+			testutil.ErrorMentions(t, tc.cfg.WithDefaults().Validate(), tc.want)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ssoflow/ssoflow/internal/store"
 	"github.com/ssoflow/ssoflow/internal/tasks"
+	"github.com/ssoflow/ssoflow/internal/testutil"
 	"github.com/ssoflow/ssoflow/pkg/events"
 	"github.com/ssoflow/ssoflow/pkg/flows"
 	"github.com/ssoflow/ssoflow/pkg/rules"
@@ -24,24 +24,6 @@ import (
 
 // t0 is where the fake clock starts: whole milliseconds, UTC.
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-
-// clock is a fake clock the test moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // connector is the mock connector with hooks: a test can replace Invoke or
 // Status, and counts the calls.
@@ -110,7 +92,7 @@ type bundle struct {
 	ctx    context.Context
 	mr     *miniredis.Miniredis
 	rdb    *redis.Client
-	clock  *clock
+	clock  *testutil.Clock
 	events *store.Events
 	execs  *store.Executions
 	queue  *asynq.Client
@@ -141,7 +123,7 @@ func setup(t *testing.T, opts ...option) *bundle {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	b := &bundle{ctx: t.Context(), mr: miniredis.RunT(t), clock: &clock{now: t0}}
+	b := &bundle{ctx: t.Context(), mr: miniredis.RunT(t), clock: testutil.NewClock(t0)}
 	b.rdb = redis.NewClient(&redis.Options{Addr: b.mr.Addr()})
 	t.Cleanup(func() { _ = b.rdb.Close() })
 	b.events = store.NewEvents(b.rdb, "", time.Hour)
