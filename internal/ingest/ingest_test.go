@@ -94,6 +94,18 @@ func ev(id string) events.SSOEvent {
 }
 
 // queued returns the ids of the events whose processing task is pending.
+// processed does what a worker does with an event: marks it processed,
+// and its task, completed, leaves the queue.
+func (b *bundle) processed(t *testing.T, id string) {
+	t.Helper()
+	if err := b.ledger.MarkProcessed(b.ctx, id, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.insp.DeleteTask(tasks.QueueEvents, tasks.EventTaskID(id)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (b *bundle) queued(t *testing.T) []string {
 	t.Helper()
 	return testutil.PendingTaskIDs(t, b.insp, tasks.QueueEvents, tasks.TypeEventProcess)
@@ -137,12 +149,7 @@ func TestIngestDedupes(t *testing.T) {
 	}
 
 	// Once processed (and its task gone), an event is still a duplicate.
-	if err := b.ledger.MarkProcessed(b.ctx, "a", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.insp.DeleteTask(tasks.QueueEvents, "event:a"); err != nil {
-		t.Fatal(err)
-	}
+	b.processed(t, "a")
 	if diff := cmp.Diff(ingest.Result{Duplicates: 1}, b.ingest(t, ev("a"))); diff != "" {
 		t.Errorf("processed event again (-want +got):\n%s", diff)
 	}
@@ -321,12 +328,7 @@ func TestIngestRedeliveryRacesProcessing(t *testing.T) {
 		t.Errorf("queued (-want +got):\n%s", diff)
 	}
 	// After a worker processed it and its task completed.
-	if err := b.ledger.MarkProcessed(b.ctx, "a", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.insp.DeleteTask(tasks.QueueEvents, "event:a"); err != nil {
-		t.Fatal(err)
-	}
+	b.processed(t, "a")
 	if diff := cmp.Diff(ingest.Result{Duplicates: 1}, b.ingest(t, ev("a"))); diff != "" {
 		t.Errorf("redelivery after processing (-want +got):\n%s", diff)
 	}

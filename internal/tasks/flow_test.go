@@ -288,22 +288,31 @@ func running(t *testing.T, b *bundle, id string) {
 	}
 }
 
-func TestPermanentConnectorError(t *testing.T) {
-	rejected := flows.Permanent(errors.New("HTTP 400: input rejected"))
-	for _, tc := range []struct {
-		name    string
-		prepare func(t *testing.T, b *bundle)
-		run     func(b *bundle) error
-	}{
+// connectorFailure is a flow task whose connector call fails.
+type connectorFailure struct {
+	name    string
+	prepare func(t *testing.T, b *bundle)
+	run     func(b *bundle) error
+}
+
+// connectorFailures returns the invoke and the poll of execution ex1, each
+// with its connector call failing with err.
+func connectorFailures(t *testing.T, err error) []connectorFailure {
+	return []connectorFailure{
 		{"invoke", func(t *testing.T, b *bundle) {
 			b.create(t, pendingExec("ex1", flows.FlowOffboarding, nil))
-			b.conn.invoke = func(context.Context, flows.InvokeRequest) (*flows.Invocation, error) { return nil, rejected }
+			b.conn.invoke = func(context.Context, flows.InvokeRequest) (*flows.Invocation, error) { return nil, err }
 		}, func(b *bundle) error { return b.h.InvokeFlow(b.ctx, invokeTask(t, "ex1")) }},
 		{"poll", func(t *testing.T, b *bundle) {
 			running(t, b, "ex1")
-			b.conn.status = func(context.Context, *flows.ExecutionResult) (*flows.Invocation, error) { return nil, rejected }
+			b.conn.status = func(context.Context, *flows.ExecutionResult) (*flows.Invocation, error) { return nil, err }
 		}, func(b *bundle) error { return b.h.PollFlow(b.ctx, pollTask(t, "ex1", 1)) }},
-	} {
+	}
+}
+
+func TestPermanentConnectorError(t *testing.T) {
+	rejected := flows.Permanent(errors.New("HTTP 400: input rejected"))
+	for _, tc := range connectorFailures(t, rejected) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := setup(t)
 			tc.prepare(t, b)
@@ -353,20 +362,7 @@ func TestUnknownFlowInRegistry(t *testing.T) {
 // returned for asynq to retry, and the execution is left as it was.
 func TestTransientConnectorError(t *testing.T) {
 	down := errors.New("connection reset by peer")
-	for _, tc := range []struct {
-		name    string
-		prepare func(t *testing.T, b *bundle)
-		run     func(b *bundle) error
-	}{
-		{"invoke", func(t *testing.T, b *bundle) {
-			b.create(t, pendingExec("ex1", flows.FlowOffboarding, nil))
-			b.conn.invoke = func(context.Context, flows.InvokeRequest) (*flows.Invocation, error) { return nil, down }
-		}, func(b *bundle) error { return b.h.InvokeFlow(b.ctx, invokeTask(t, "ex1")) }},
-		{"poll", func(t *testing.T, b *bundle) {
-			running(t, b, "ex1")
-			b.conn.status = func(context.Context, *flows.ExecutionResult) (*flows.Invocation, error) { return nil, down }
-		}, func(b *bundle) error { return b.h.PollFlow(b.ctx, pollTask(t, "ex1", 1)) }},
-	} {
+	for _, tc := range connectorFailures(t, down) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := setup(t)
 			tc.prepare(t, b)
